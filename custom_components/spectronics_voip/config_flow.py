@@ -1,0 +1,231 @@
+"""Config flow for Spectronics VoIP: account, re-authentication, reconfiguration, options."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import voluptuous as vol
+from yarl import URL
+
+from homeassistant.config_entries import ConfigFlow, ConfigFlowResult, OptionsFlow
+from homeassistant.const import CONF_API_TOKEN, CONF_URL
+from homeassistant.core import callback
+from homeassistant.helpers.aiohttp_client import async_get_clientsession
+from homeassistant.helpers.selector import (
+    BooleanSelector,
+    NumberSelector,
+    NumberSelectorConfig,
+    NumberSelectorMode,
+    TextSelector,
+    TextSelectorConfig,
+    TextSelectorType,
+)
+
+from . import SpectronicsConfigEntry
+from .api import (
+    DEFAULT_URL,
+    EXTENSION_PATTERN,
+    WAIT_TIMEOUT,
+    SpectronicsAuthError,
+    SpectronicsClient,
+    SpectronicsError,
+    SpectronicsExtensionError,
+    SpectronicsResponseError,
+    SpectronicsValidationError,
+    validate_cidname,
+)
+from .const import (
+    CONF_CIDNAME,
+    CONF_EXTENSION,
+    CONF_WAIT,
+    CONF_WAIT_TIMEOUT,
+    DOMAIN,
+    LOGGER,
+    MAX_WAIT_TIMEOUT,
+    MIN_WAIT_TIMEOUT,
+)
+
+TOKEN_FIELD = {
+    vol.Required(CONF_API_TOKEN): TextSelector(
+        TextSelectorConfig(type=TextSelectorType.PASSWORD, autocomplete="off")
+    )
+}
+ACCOUNT_SCHEMA = vol.Schema(
+    {
+        **TOKEN_FIELD,
+        vol.Required(CONF_EXTENSION): TextSelector(),
+        vol.Required(CONF_URL, default=DEFAULT_URL): TextSelector(
+            TextSelectorConfig(type=TextSelectorType.URL)
+        ),
+    }
+)
+TOKEN_SCHEMA = vol.Schema(TOKEN_FIELD)
+OPTIONS_SCHEMA = vol.Schema(
+    {
+        vol.Optional(CONF_CIDNAME): TextSelector(),
+        vol.Required(CONF_WAIT, default=False): BooleanSelector(),
+        vol.Required(CONF_WAIT_TIMEOUT, default=WAIT_TIMEOUT): NumberSelector(
+            NumberSelectorConfig(
+                min=MIN_WAIT_TIMEOUT,
+                max=MAX_WAIT_TIMEOUT,
+                step=1,
+                unit_of_measurement="s",
+                mode=NumberSelectorMode.BOX,
+            )
+        ),
+    }
+)
+
+
+def _clean(user_input: Mapping[str, Any]) -> dict[str, Any]:
+    """Strip the whitespace a paste leaves around each field."""
+    return {key: value.strip() for key, value in user_input.items()}
+
+
+def _format_errors(data: Mapping[str, str]) -> dict[str, str]:
+    """Return field errors found without asking the provider."""
+    errors: dict[str, str] = {}
+    if not EXTENSION_PATTERN.fullmatch(data[CONF_EXTENSION]):
+        errors[CONF_EXTENSION] = "invalid_extension"
+    url = URL(data[CONF_URL]) if "://" in data[CONF_URL] else None
+    if url is None or url.scheme not in ("http", "https") or not url.host:
+        errors[CONF_URL] = "invalid_url"
+    return errors
+
+
+class SpectronicsConfigFlow(ConfigFlow, domain=DOMAIN):
+    """Set up one extension of a Spectronics account."""
+
+    VERSION = 1
+
+    @staticmethod
+    @callback
+    def async_get_options_flow(config_entry: SpectronicsConfigEntry) -> OptionsFlow:
+        """Return the options flow."""
+        return SpectronicsOptionsFlow()
+
+    async def _async_check(self, data: Mapping[str, str]) -> dict[str, str]:
+        """Check the credentials with the provider; return the form's errors."""
+        client = SpectronicsClient(
+            async_get_clientsession(self.hass),
+            data[CONF_API_TOKEN],
+            data[CONF_EXTENSION],
+            data[CONF_URL],
+        )
+        try:
+            await client.check_credentials()
+        except SpectronicsAuthError:
+            return {"base": "invalid_auth"}
+        except SpectronicsExtensionError:
+            return {CONF_EXTENSION: "invalid_extension"}
+        except SpectronicsResponseError:
+            return {CONF_URL: "invalid_response"}
+        except SpectronicsError:
+            return {"base": "cannot_connect"}
+        except Exception:
+            LOGGER.exception("Unexpected error while checking the credentials")
+            return {"base": "unknown"}
+        return {}
+
+    async def async_step_user(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Ask for the token, the extension and the API URL."""
+        errors: dict[str, str] = {}
+        if user_input is not None:
+            user_input = _clean(user_input)
+            if not (errors := _format_errors(user_input)):
+                await self.async_set_unique_id(user_input[CONF_EXTENSION])
+                self._abort_if_unique_id_configured()
+                errors = await self._async_check(user_input)
+            if not errors:
+                return self.async_create_entry(
+                    title=f"Extension {user_input[CONF_EXTENSION]}", data=user_input
+                )
+        return self.async_show_form(
+            step_id="user",
+            data_schema=self.add_suggested_values_to_schema(ACCOUNT_SCHEMA, user_input),
+            errors=errors,
+        )
+
+    async def async_step_reauth(
+        self, entry_data: Mapping[str, Any]
+    ) -> ConfigFlowResult:
+        """Start re-authentication after the provider refused the token."""
+        return await self.async_step_reauth_confirm()
+
+    async def async_step_reauth_confirm(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Ask for a new token and check it."""
+        entry = self._get_reauth_entry()
+        errors: dict[str, str] = {}
+        if user_input is not None:
+            data = {**entry.data, **_clean(user_input)}
+            if not (errors := await self._async_check(data)):
+                return self.async_update_reload_and_abort(
+                    entry, data_updates={CONF_API_TOKEN: data[CONF_API_TOKEN]}
+                )
+        return self.async_show_form(
+            step_id="reauth_confirm",
+            data_schema=TOKEN_SCHEMA,
+            description_placeholders={"extension": entry.data[CONF_EXTENSION]},
+            errors=errors,
+        )
+
+    async def async_step_reconfigure(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Change the token, the extension or the API URL."""
+        entry = self._get_reconfigure_entry()
+        errors: dict[str, str] = {}
+        if user_input is not None:
+            user_input = _clean(user_input)
+            if not (errors := _format_errors(user_input)):
+                extension = user_input[CONF_EXTENSION]
+                if extension != entry.unique_id:
+                    await self.async_set_unique_id(extension)
+                    self._abort_if_unique_id_configured()
+                errors = await self._async_check(user_input)
+            if not errors:
+                return self.async_update_reload_and_abort(
+                    entry,
+                    unique_id=user_input[CONF_EXTENSION],
+                    title=f"Extension {user_input[CONF_EXTENSION]}",
+                    data=user_input,
+                )
+        return self.async_show_form(
+            step_id="reconfigure",
+            data_schema=self.add_suggested_values_to_schema(
+                ACCOUNT_SCHEMA, user_input or entry.data
+            ),
+            errors=errors,
+        )
+
+
+class SpectronicsOptionsFlow(OptionsFlow):
+    """Defaults for calls that do not set them."""
+
+    async def async_step_init(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Ask for the default caller name, wait and wait timeout."""
+        errors: dict[str, str] = {}
+        if user_input is not None:
+            cidname = user_input.get(CONF_CIDNAME, "").strip()
+            try:
+                validate_cidname(cidname)
+            except SpectronicsValidationError:
+                errors[CONF_CIDNAME] = "invalid_cidname"
+            else:
+                return self.async_create_entry(
+                    data={**user_input, CONF_CIDNAME: cidname}
+                )
+        return self.async_show_form(
+            step_id="init",
+            data_schema=self.add_suggested_values_to_schema(
+                OPTIONS_SCHEMA, user_input or self.config_entry.options
+            ),
+            errors=errors,
+        )

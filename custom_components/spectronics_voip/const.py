@@ -1,0 +1,31 @@
+"""Constants of the Spectronics VoIP integration."""
+
+from __future__ import annotations
+
+import logging
+from typing import Final
+
+DOMAIN: Final = "spectronics_voip"
+LOGGER = logging.getLogger(__package__)
+
+CONF_EXTENSION: Final = "extension"
+CONF_CIDNAME: Final = "cidname"
+CONF_WAIT: Final = "wait"
+CONF_WAIT_TIMEOUT: Final = "wait_timeout"
+
+MIN_WAIT_TIMEOUT: Final = 10
+MAX_WAIT_TIMEOUT: Final = 600
+
+SERVICE_PLACE_CALL: Final = "place_call"
+EVENT_CALL_RESULT: Final = f"{DOMAIN}_call_result"
+
+ATTR_CONFIG_ENTRY_ID: Final = "config_entry_id"
+ATTR_DESTINATION: Final = "destination"
+ATTR_EXTENSION: Final = "extension"
+ATTR_CIDNAME: Final = "cidname"
+ATTR_REVERSE: Final = "reverse"
+ATTR_SOURCE: Final = "source"
+ATTR_WAIT: Final = "wait"
+ATTR_SUCCESS: Final = "success"
+ATTR_MESSAGE: Final = "message"
+ATTR_ERROR: Final = "error"

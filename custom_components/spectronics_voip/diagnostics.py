@@ -1,0 +1,29 @@
+"""Diagnostics for Spectronics VoIP, with the token and phone numbers redacted."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from homeassistant.components.diagnostics import async_redact_data
+from homeassistant.const import CONF_API_TOKEN
+from homeassistant.core import HomeAssistant
+
+from . import SpectronicsConfigEntry
+from .const import CONF_CIDNAME, CONF_EXTENSION
+
+TO_REDACT = {CONF_API_TOKEN, CONF_EXTENSION, CONF_CIDNAME, "unique_id", "title"}
+
+
+async def async_get_config_entry_diagnostics(
+    hass: HomeAssistant, entry: SpectronicsConfigEntry
+) -> dict[str, Any]:
+    """Return the entry and its client's settings, without secrets."""
+    client = entry.runtime_data
+    return {
+        "entry": async_redact_data(entry.as_dict(), TO_REDACT),
+        "client": {
+            "url": client.url,
+            "request_timeout": client.request_timeout,
+            "wait_timeout": client.wait_timeout,
+        },
+    }

@@ -1,0 +1,60 @@
+"""Fixtures: the simulator on loopback, a config entry, and the set-up integration."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncGenerator, Generator
+
+import pytest
+from pytest_homeassistant_custom_component.common import MockConfigEntry
+
+from custom_components.spectronics_voip.const import CONF_EXTENSION, DOMAIN
+from homeassistant.const import CONF_API_TOKEN, CONF_URL
+from homeassistant.core import HomeAssistant
+
+from .simulator import ALL_TOKEN, EXTENSION, Simulator
+
+
+@pytest.fixture(autouse=True)
+def auto_enable_custom_integrations(
+    enable_custom_integrations: None,
+) -> Generator[None]:
+    """Let Home Assistant load the integration from custom_components."""
+    yield
+
+
+@pytest.fixture
+async def simulator(socket_enabled: None) -> AsyncGenerator[Simulator]:
+    """Serve the provider's simulator on a free loopback port.
+
+    Home Assistant's test plugin blocks sockets; connections stay limited to 127.0.0.1.
+    """
+    sim = Simulator()
+    await sim.start()
+    yield sim
+    await sim.stop()
+
+
+@pytest.fixture
+def mock_config_entry(simulator: Simulator) -> MockConfigEntry:
+    """Return an entry for extension 1234567 on the simulator."""
+    return MockConfigEntry(
+        domain=DOMAIN,
+        title=f"Extension {EXTENSION}",
+        unique_id=EXTENSION,
+        data={
+            CONF_API_TOKEN: ALL_TOKEN,
+            CONF_EXTENSION: EXTENSION,
+            CONF_URL: simulator.url,
+        },
+    )
+
+
+@pytest.fixture
+async def init_integration(
+    hass: HomeAssistant, mock_config_entry: MockConfigEntry
+) -> MockConfigEntry:
+    """Set up the integration with the mock entry."""
+    mock_config_entry.add_to_hass(hass)
+    await hass.config_entries.async_setup(mock_config_entry.entry_id)
+    await hass.async_block_till_done()
+    return mock_config_entry

@@ -88,7 +88,10 @@ def _format_errors(data: Mapping[str, str]) -> dict[str, str]:
     errors: dict[str, str] = {}
     if not EXTENSION_PATTERN.fullmatch(data[CONF_EXTENSION]):
         errors[CONF_EXTENSION] = "invalid_extension"
-    url = URL(data[CONF_URL]) if "://" in data[CONF_URL] else None
+    try:
+        url = URL(data[CONF_URL]) if "://" in data[CONF_URL] else None
+    except ValueError:  # yarl refuses e.g. "http://[", "http://:80", a port > 65535
+        url = None
     if url is None or url.scheme not in ("http", "https") or not url.host:
         errors[CONF_URL] = "invalid_url"
     return errors
@@ -167,6 +170,8 @@ class SpectronicsConfigFlow(ConfigFlow, domain=DOMAIN):
                 return self.async_update_reload_and_abort(
                     entry, data_updates={CONF_API_TOKEN: data[CONF_API_TOKEN]}
                 )
+            # The form shows the token only: an error on another field goes above it.
+            errors = {"base": error for error in errors.values()}
         return self.async_show_form(
             step_id="reauth_confirm",
             data_schema=TOKEN_SCHEMA,

@@ -1,0 +1,1 @@
+"""Benchmarks of the Spectronics VoIP integration (run with scripts/bench)."""

@@ -1,0 +1,1125 @@
+"""Benchmark place_call against a raw aiohttp POST and rest_command, in Home Assistant.
+
+Run it with scripts/bench (which prepares the virtual environment):
+
+    scripts/bench                 # full run: the targets decide the exit code
+    scripts/bench --short         # CI: fewer calls; fails only on a gross regression
+    scripts/bench --json out.json # also write every figure as JSON
+    scripts/bench --profile       # cProfile of each path instead of the benchmark
+
+One process runs a real Home Assistant (the test plugin's `async_test_home_assistant`,
+on Home Assistant's own event loop) with the integration loaded from custom_components
+and rest_command set up from YAML-style config. The provider's simulator
+(tests/simulator.py) runs in a second process (benchmarks/simulator_process.py) on
+127.0.0.1, so that the server's work does not land on the loop being measured. Every
+path goes through Home Assistant's shared client session, to the same URL, with the
+same urlencoded form (checked at the simulator before measuring):
+
+1. a raw POST of the form with `async_get_clientsession(hass)`, reading the reply: the
+   floor;
+2. `rest_command.spectronics`, called as an action (blocking, no response asked for:
+   it does not read the reply);
+   2b. the same with `return_response=True`, which reads the reply (informative);
+3. `spectronics_voip.place_call`, called as an action (blocking, no response asked for).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+from collections.abc import Awaitable, Callable
+import contextlib
+import cProfile
+from dataclasses import asdict, dataclass, field
+import gc
+import io
+import json
+import logging
+import math
+import os
+from pathlib import Path
+import platform
+import pstats
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import tracemalloc
+from typing import Any
+from unittest.mock import patch
+from urllib.parse import parse_qsl, urlencode
+
+import aiohttp
+from aiohttp.resolver import AsyncResolver
+from homeassistant import loader, runner
+from homeassistant.const import CONF_API_TOKEN, CONF_URL, __version__ as HA_VERSION
+from homeassistant.core import HomeAssistant
+from homeassistant.exceptions import HomeAssistantError
+from homeassistant.helpers import aiohttp_client, frame
+from homeassistant.helpers.aiohttp_client import async_get_clientsession
+from homeassistant.setup import async_setup_component
+from pytest_homeassistant_custom_component.common import (
+    MockConfigEntry,
+    async_test_home_assistant,
+)
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from tests.simulator import ALL_TOKEN, EXTENSION  # noqa: E402
+
+DOMAIN = "spectronics_voip"
+SERVICE = "place_call"
+REST_NAME = "spectronics"
+DESTINATION = "+441632960961"
+# The form place_call sends for DESTINATION with the entry's defaults, field for field.
+FORM = {
+    "auth": ALL_TOKEN,
+    "extension": EXTENSION,
+    "destination": DESTINATION,
+    "reverse": "0",
+    "wait": "0",
+}
+FORM_CONTENT_TYPE = "application/x-www-form-urlencoded"
+FORM_BODY = urlencode(FORM)
+RAW_HEADERS = {"Content-Type": FORM_CONTENT_TYPE, "Accept": "text/plain"}
+# The simulator closes a connection idle this long, so a concurrency round that waits
+# a little longer starts with an empty pool: every pending call opens its connection.
+SIM_KEEPALIVE = 1.0
+LAG_INTERVAL = 0.002
+WATCHDOG = 600.0
+VARIANTS = ("raw", "rest", "rest_reply", "place")
+# Each variant in each position equally often (a Latin square of rotations).
+ORDERS = tuple(VARIANTS[shift:] + VARIANTS[:shift] for shift in range(len(VARIANTS)))
+BLOCK = 5
+LABELS = {
+    "raw": "1. raw aiohttp POST (floor)",
+    "rest": "2. rest_command",
+    "rest_reply": "2b. rest_command, return_response (reads the reply)",
+    "place": "3. spectronics_voip.place_call",
+}
+IMPORT_PRELUDE = (
+    "aiohttp",
+    "voluptuous",
+    "homeassistant.core",
+    "homeassistant.config_entries",
+    "homeassistant.data_entry_flow",
+    "homeassistant.helpers.aiohttp_client",
+    "homeassistant.helpers.config_validation",
+    "homeassistant.helpers.selector",
+    "homeassistant.components.diagnostics",
+)
+INTEGRATION_MODULES = (
+    "custom_components.spectronics_voip",
+    "custom_components.spectronics_voip.config_flow",
+    "custom_components.spectronics_voip.diagnostics",
+)
+_IMPORTTIME = re.compile(r"import time:\s+(\d+) \|\s+(\d+) \|\s*(\S+)")
+
+
+@dataclass(frozen=True, slots=True)
+class Plan:
+    """How many calls each phase makes."""
+
+    name: str
+    warmup: int
+    interleaved: int
+    sequential: int
+    in_flight_calls: int
+    reloads: int
+    import_runs: int
+    profile_calls: int
+    in_flight: int = 50
+    concurrent: int = 100
+    ring_time: float = 3.0
+
+
+FULL = Plan(
+    "full",
+    warmup=100,
+    interleaved=1000,
+    sequential=600,
+    in_flight_calls=1200,
+    reloads=20,
+    import_runs=5,
+    profile_calls=3000,
+)
+SHORT = Plan(
+    "short",
+    warmup=20,
+    interleaved=150,
+    sequential=150,
+    in_flight_calls=300,
+    reloads=5,
+    import_runs=2,
+    profile_calls=500,
+)
+
+
+@dataclass(slots=True)
+class Target:
+    """One target of the issue, and whether this run met it."""
+
+    name: str
+    limit: str
+    value: str
+    met: bool
+
+
+@dataclass(slots=True)
+class Results:
+    """Every figure of one run."""
+
+    mode: str
+    environment: dict[str, Any] = field(default_factory=dict)
+    figures: dict[str, Any] = field(default_factory=dict)
+    targets: list[Target] = field(default_factory=list)
+    gross: list[Target] = field(default_factory=list)
+
+
+def _out(text: str = "") -> None:
+    """Write one line to stdout."""
+    sys.stdout.write(text + "\n")
+    sys.stdout.flush()
+
+
+def _quantile(values: list[float], q: float) -> float:
+    """Return the nearest-rank q-quantile of values."""
+    ordered = sorted(values)
+    return ordered[max(0, math.ceil(q * len(ordered)) - 1)]
+
+
+def _order(index: int) -> tuple[str, ...]:
+    """Return the variants' order for turn `index`."""
+    return ORDERS[index % len(ORDERS)]
+
+
+# --------------------------------------------------------------------------------------
+# The simulator, in its own process
+# --------------------------------------------------------------------------------------
+
+
+class SimulatorProcess:
+    """benchmarks/simulator_process.py, driven over its stdin and stdout."""
+
+    def __init__(self, ring_time: float) -> None:
+        """Start the process and wait for its URL."""
+        self._process = subprocess.Popen(
+            [
+                sys.executable,
+                str(ROOT / "benchmarks" / "simulator_process.py"),
+                "--ring-time",
+                str(ring_time),
+                "--keepalive",
+                str(SIM_KEEPALIVE),
+            ],
+            cwd=ROOT,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        self.url: str = self._read()["url"]
+        self.pid = self._process.pid
+
+    def _read(self) -> dict[str, Any]:
+        """Read one JSON line from the process."""
+        assert self._process.stdout is not None
+        line = self._process.stdout.readline()
+        if not line:
+            raise RuntimeError(
+                f"the simulator process exited (code {self._process.poll()})"
+            )
+        return json.loads(line)  # type: ignore[no-any-return]
+
+    def command(self, command: str) -> dict[str, Any]:
+        """Send one command and return its answer (blocking: run it in an executor)."""
+        assert self._process.stdin is not None
+        self._process.stdin.write(command + "\n")
+        self._process.stdin.flush()
+        return self._read()
+
+    def close(self) -> None:
+        """Close stdin, which stops the process; kill it if it lingers."""
+        with contextlib.suppress(OSError):
+            if self._process.stdin is not None:
+                self._process.stdin.close()
+        try:
+            self._process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self._process.kill()
+            self._process.wait()
+
+
+async def _sim(sim: SimulatorProcess, command: str) -> dict[str, Any]:
+    """Ask the simulator without blocking the event loop."""
+    return await asyncio.get_running_loop().run_in_executor(None, sim.command, command)
+
+
+# --------------------------------------------------------------------------------------
+# Import time, in fresh interpreters
+# --------------------------------------------------------------------------------------
+
+
+def measure_import_time(runs: int) -> dict[str, Any]:
+    """Time importing the integration's modules after what Home Assistant has loaded.
+
+    A copy of the integration in a temporary folder gets its bytecode written there
+    (this environment may set PYTHONDONTWRITEBYTECODE): the first run compiles the
+    source, the following ones load the cached bytecode, as Home Assistant does after
+    its first start. Sums of `-X importtime` self times; "total" also counts the
+    modules of Home Assistant or other packages that the integration imports first.
+    """
+    with tempfile.TemporaryDirectory(prefix="bench-import-") as tmp:
+        shutil.copytree(
+            ROOT / "custom_components" / DOMAIN,
+            Path(tmp, "custom_components", DOMAIN),
+            ignore=shutil.ignore_patterns("__pycache__"),
+        )
+        code = "\n".join(
+            (
+                "import sys",
+                *(f"import {module}" for module in IMPORT_PRELUDE),
+                f"sys.path.insert(0, {tmp!r})",
+                "sys.dont_write_bytecode = False",
+                "sys.stderr.write('--- integration ---\\n')",
+                *(f"import {module}" for module in INTEGRATION_MODULES),
+            )
+        )
+        samples = [_import_run(code) for _ in range(runs + 1)]
+    cached = samples[1:]
+    return {
+        "cold_own_ms": samples[0][0],
+        "cold_total_ms": samples[0][1],
+        "own_ms": statistics.median(own for own, _ in cached),
+        "total_ms": statistics.median(total for _, total in cached),
+        "runs": runs,
+    }
+
+
+def _import_run(code: str) -> tuple[float, float]:
+    """Return (own modules, all new modules) import self time in ms, for one run."""
+    result = subprocess.run(
+        [sys.executable, "-X", "importtime", "-c", code],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    own = total = 0
+    seen_marker = False
+    for line in result.stderr.splitlines():
+        if line.startswith("--- integration ---"):
+            seen_marker = True
+            continue
+        if not seen_marker or not (match := _IMPORTTIME.match(line)):
+            continue
+        self_us = int(match.group(1))
+        total += self_us
+        if match.group(3).startswith(f"custom_components.{DOMAIN}"):
+            own += self_us
+    return own / 1000, total / 1000
+
+
+# --------------------------------------------------------------------------------------
+# Home Assistant
+# --------------------------------------------------------------------------------------
+
+
+def _new_event_loop() -> asyncio.AbstractEventLoop:
+    """Create an event loop configured as Home Assistant's runner configures its own."""
+    create = getattr(runner, "create_event_loop", None)
+    if create is not None:  # 2026.x
+        return create()  # type: ignore[no-any-return]
+    return runner.HassEventLoopPolicy(False).new_event_loop()  # type: ignore[no-any-return]
+
+
+@contextlib.asynccontextmanager
+async def _home_assistant() -> Any:
+    """Yield a running Home Assistant that loads custom_components from the repo."""
+    # The shared session's resolver needs zeroconf, which needs the network
+    # integration; as the test plugin does, use aiohttp's resolver instead. It is never
+    # asked: aiohttp does not resolve an IP address such as 127.0.0.1.
+    resolver = AsyncResolver()
+    resolver.real_close = resolver.close  # type: ignore[attr-defined]  # HA 2026.x
+    with (
+        tempfile.TemporaryDirectory(prefix="bench-config-") as config_dir,
+        patch(
+            "homeassistant.helpers.aiohttp_client._async_make_resolver",
+            return_value=resolver,
+        ),
+    ):
+        async with async_test_home_assistant(config_dir=config_dir) as hass:
+            # What the plugin's enable_custom_integrations fixture does: drop the empty
+            # cache so that the loader scans custom_components on sys.path (the repo).
+            hass.data.pop(loader.DATA_CUSTOM_COMPONENTS)
+            frame.async_setup(hass)
+            try:
+                yield hass
+            finally:
+                for entry in hass.config_entries.async_entries(DOMAIN):
+                    await hass.config_entries.async_unload(entry.entry_id)
+                await hass.async_stop(force=True)
+
+
+async def _set_up(
+    hass: HomeAssistant, url: str, reloads: int
+) -> tuple[MockConfigEntry, dict[str, Any]]:
+    """Set up rest_command and the integration, timing the integration's set-up."""
+    assert await async_setup_component(
+        hass,
+        "rest_command",
+        {
+            "rest_command": {
+                REST_NAME: {
+                    "url": url,
+                    "method": "post",
+                    "payload": FORM_BODY,
+                    "content_type": FORM_CONTENT_TYPE,
+                }
+            }
+        },
+    )
+    start = time.perf_counter()
+    integration = await loader.async_get_integration(hass, DOMAIN)
+    component = await integration.async_get_component()
+    load_time = time.perf_counter() - start
+    setup_entry_times: list[float] = []
+    original = component.async_setup_entry
+
+    async def timed_setup_entry(hass: HomeAssistant, entry: Any) -> bool:
+        start = time.perf_counter()
+        try:
+            return await original(hass, entry)  # type: ignore[no-any-return]
+        finally:
+            setup_entry_times.append(time.perf_counter() - start)
+
+    component.async_setup_entry = timed_setup_entry
+    entry = MockConfigEntry(
+        domain=DOMAIN,
+        title=f"Extension {EXTENSION}",
+        unique_id=EXTENSION,
+        data={CONF_API_TOKEN: ALL_TOKEN, "extension": EXTENSION, CONF_URL: url},
+    )
+    entry.add_to_hass(hass)
+    start = time.perf_counter()
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    first_setup = time.perf_counter() - start
+    await hass.async_block_till_done()
+    for _ in range(reloads):
+        assert await hass.config_entries.async_reload(entry.entry_id)
+    component.async_setup_entry = original
+    return entry, {
+        "load_integration_ms": load_time * 1000,
+        "first_setup_ms": first_setup * 1000,
+        "setup_entry_first_ms": setup_entry_times[0] * 1000,
+        "setup_entry_median_ms": statistics.median(setup_entry_times[1:]) * 1000
+        if reloads
+        else setup_entry_times[0] * 1000,
+        "reloads": reloads,
+    }
+
+
+type Call = Callable[[], Awaitable[bool]]
+
+
+def _calls(hass: HomeAssistant, url: str) -> dict[str, Call]:
+    """Return the ways to place the same call: the three compared, and one more."""
+    session = async_get_clientsession(hass)
+    async_call = hass.services.async_call
+    body = FORM_BODY.encode()
+    place_data = {"destination": DESTINATION}
+
+    async def raw() -> bool:
+        async with session.post(url, data=body, headers=RAW_HEADERS) as response:
+            reply = await response.read()
+        return reply.startswith(b"OK:")
+
+    async def rest() -> bool:
+        await async_call("rest_command", REST_NAME, blocking=True)
+        return True
+
+    async def rest_reply() -> bool:
+        response = await async_call(
+            "rest_command", REST_NAME, blocking=True, return_response=True
+        )
+        return response is not None and str(response["content"]).startswith("OK:")
+
+    async def place() -> bool:
+        await async_call(DOMAIN, SERVICE, place_data, blocking=True)
+        return True
+
+    return {"raw": raw, "rest": rest, "rest_reply": rest_reply, "place": place}
+
+
+async def _check_same_form(
+    hass: HomeAssistant, sim: SimulatorProcess, calls: dict[str, Call]
+) -> None:
+    """Check that each variant succeeds and sends the very same request body."""
+    response = await hass.services.async_call(
+        "rest_command", REST_NAME, blocking=True, return_response=True
+    )
+    assert response is not None
+    if not str(response["content"]).startswith("OK:"):
+        raise RuntimeError(f"rest_command was refused: {response}")
+    bodies = {}
+    for name, call in calls.items():
+        if not await call():
+            raise RuntimeError(f"{name} was refused")
+        bodies[name] = await _sim(sim, "last")
+    forms = {name: dict(parse_qsl(last["body"])) for name, last in bodies.items()}
+    if any(form != FORM for form in forms.values()):
+        raise RuntimeError(f"the variants send different forms: {forms}")
+    if any(last["content_type"] != FORM_CONTENT_TYPE for last in bodies.values()):
+        raise RuntimeError(f"the variants send different content types: {bodies}")
+
+
+# --------------------------------------------------------------------------------------
+# Measurements
+# --------------------------------------------------------------------------------------
+
+
+async def measure_latency(
+    calls: dict[str, Call], count: int, warmup: int
+) -> dict[str, dict[str, list[float]]]:
+    """Time each call: wall time and CPU time of the event loop's thread.
+
+    The variants take turns in blocks of BLOCK calls, each in each position equally
+    often, so drift hits all alike. Each block starts with one unmeasured call:
+    a call finds the connection pool as the previous call left it, and rest_command,
+    which leaves without reading the reply, makes aiohttp close that connection now
+    and then. Each variant so pays for the state it leaves itself.
+    """
+    for index in range(warmup):
+        for name in _order(index):
+            await calls[name]()
+    wall: dict[str, list[float]] = {name: [] for name in VARIANTS}
+    cpu: dict[str, list[float]] = {name: [] for name in VARIANTS}
+    clock, cpu_clock = time.perf_counter, time.thread_time
+    for index in range(math.ceil(count / BLOCK)):
+        for name in _order(index):
+            call = calls[name]
+            await call()
+            for _ in range(BLOCK):
+                cpu_start = cpu_clock()
+                start = clock()
+                ok = await call()
+                wall[name].append(clock() - start)
+                cpu[name].append(cpu_clock() - cpu_start)
+                if not ok:
+                    raise RuntimeError(f"{name} was refused")
+    return {"wall": wall, "cpu": cpu}
+
+
+async def measure_sequential(
+    calls: dict[str, Call], count: int, block: int = 50
+) -> dict[str, float]:
+    """Measure calls per second back to back, in blocks, the variants taking turns."""
+    elapsed = dict.fromkeys(VARIANTS, 0.0)
+    blocks = max(1, count // block)
+    for index in range(blocks):
+        for name in _order(index):
+            call = calls[name]
+            await call()  # unmeasured, as in measure_latency
+            start = time.perf_counter()
+            for _ in range(block):
+                await call()
+            elapsed[name] += time.perf_counter() - start
+    return {name: blocks * block / elapsed[name] for name in VARIANTS}
+
+
+async def _in_flight(call: Call, total: int, width: int) -> tuple[float, int]:
+    """Run `total` calls with `width` in flight; return (seconds, failed calls)."""
+    remaining = total
+    failed = 0
+
+    async def worker() -> None:
+        nonlocal remaining, failed
+        while remaining > 0:
+            remaining -= 1
+            try:
+                ok = await call()
+            except (HomeAssistantError, aiohttp.ClientError, TimeoutError):
+                ok = False
+            failed += not ok
+
+    start = time.perf_counter()
+    await asyncio.gather(*(worker() for _ in range(width)))
+    return time.perf_counter() - start, failed
+
+
+async def measure_in_flight(
+    calls: dict[str, Call], sim: SimulatorProcess, total: int, width: int
+) -> dict[str, Any]:
+    """Measure calls per second with `width` in flight, counting lost calls."""
+    rounds = len(ORDERS)
+    per_round = max(width, total // rounds)
+    elapsed = dict.fromkeys(VARIANTS, 0.0)
+    lost = dict.fromkeys(VARIANTS, 0)
+    for index in range(rounds):
+        for name in _order(index):
+            await _sim(sim, "reset")
+            seconds, failed = await _in_flight(calls[name], per_round, width)
+            received = (await _sim(sim, "stats"))["calls"]
+            elapsed[name] += seconds
+            lost[name] += max(failed, per_round - received)
+    return {
+        "calls_per_s": {name: rounds * per_round / elapsed[name] for name in VARIANTS},
+        "lost": lost,
+        "calls_each": rounds * per_round,
+        "width": width,
+    }
+
+
+def _wait_call(hass: HomeAssistant) -> Callable[[], Awaitable[Any]]:
+    """Return a place_call with wait=1 that returns its response data."""
+    data = {"destination": DESTINATION, "wait": True}
+
+    def call() -> Awaitable[Any]:
+        return hass.services.async_call(
+            DOMAIN, SERVICE, data, blocking=True, return_response=True
+        )
+
+    return call
+
+
+def _answered(result: Any) -> bool:
+    """Whether a wait=1 call came back answered."""
+    return (
+        isinstance(result, dict)
+        and result.get("success") is True
+        and result.get("message") == "Call answered"
+    )
+
+
+async def _sample_lag(stop: asyncio.Event, samples: list[tuple[float, float]]) -> None:
+    """Record (time, lag) of a 2 ms sleep until stopped: the loop's lateness."""
+    clock = time.perf_counter
+    while not stop.is_set():
+        start = clock()
+        await asyncio.sleep(LAG_INTERVAL)
+        now = clock()
+        samples.append((now, max(0.0, now - start - LAG_INTERVAL)))
+
+
+async def measure_concurrency(
+    hass: HomeAssistant, sim: SimulatorProcess, count: int, ring_time: float
+) -> dict[str, Any]:
+    """Start `count` wait=1 calls at once; time them and the loop's lag meanwhile."""
+    call = _wait_call(hass)
+    await _sim(sim, "reset")
+    await asyncio.sleep(SIM_KEEPALIVE + 0.5)  # no pooled connection left
+    stop = asyncio.Event()
+    lag: list[tuple[float, float]] = []
+    sampler = asyncio.create_task(_sample_lag(stop, lag))
+    await asyncio.sleep(0.5)  # the idle baseline
+    finished: list[float] = []
+    start = time.perf_counter()
+
+    async def one() -> Any:
+        try:
+            return await call()
+        finally:
+            finished.append(time.perf_counter() - start)
+
+    results = await asyncio.gather(
+        *(one() for _ in range(count)), return_exceptions=True
+    )
+    end = time.perf_counter()
+    stop.set()
+    await sampler
+    stats = await _sim(sim, "stats")
+    idle = [value for at, value in lag if at < start]
+    busy = [value for at, value in lag if start <= at <= end]
+    # The calls are all pending from the moment the simulator holds them all until
+    # the first reply: the window the target is about.
+    pending = [
+        value
+        for at, value in lag
+        if start + 0.25 * ring_time <= at <= start + min(finished) - 0.05
+    ] or busy
+    answered = sum(_answered(result) for result in results)
+    return {
+        "count": count,
+        "ring_time_s": ring_time,
+        "answered": answered,
+        "lost": count - answered,
+        "max_in_flight_at_simulator": stats["max_in_flight"],
+        "first_done_s": min(finished),
+        "last_done_s": max(finished),
+        "lag_idle_p99_ms": _quantile(idle, 0.99) * 1000,
+        "lag_pending_p99_ms": _quantile(pending, 0.99) * 1000,
+        "lag_pending_max_ms": max(pending) * 1000,
+        "lag_whole_p99_ms": _quantile(busy, 0.99) * 1000,
+        "lag_whole_max_ms": max(busy) * 1000,
+        "lag_samples": len(busy),
+    }
+
+
+async def measure_memory(
+    hass: HomeAssistant, sim: SimulatorProcess, count: int, ring_time: float
+) -> dict[str, Any]:
+    """Memory Home Assistant's process holds per pending wait=1 call (tracemalloc)."""
+    call = _wait_call(hass)
+    await _sim(sim, "reset")
+    await asyncio.sleep(SIM_KEEPALIVE + 0.5)  # each call opens its own connection
+    gc.collect()
+    tracemalloc.start()
+    try:
+        before = tracemalloc.get_traced_memory()[0]
+        snapshot_before = tracemalloc.take_snapshot()
+        tasks = [asyncio.create_task(call()) for _ in range(count)]
+        await asyncio.sleep(ring_time / 2)
+        gc.collect()
+        held = tracemalloc.get_traced_memory()[0] - before
+        snapshot = tracemalloc.take_snapshot()
+        pending = sum(not task.done() for task in tasks)
+        in_flight = (await _sim(sim, "stats"))["in_flight"]
+        results = await asyncio.gather(*tasks, return_exceptions=True)
+    finally:
+        tracemalloc.stop()
+    top = [
+        f"{stat.size_diff / count:8.0f} B  {stat.traceback.format()[0].strip()}"
+        for stat in snapshot.compare_to(snapshot_before, "lineno")[:12]
+    ]
+    answered = sum(_answered(result) for result in results)
+    return {
+        "count": count,
+        "pending_in_ha": pending,
+        "in_flight_at_simulator": in_flight,
+        "bytes_per_call": held / count,
+        "answered": answered,
+        "lost": count - answered,
+        "top": top,
+    }
+
+
+async def run_profile(calls: dict[str, Call], count: int, out_dir: Path | None) -> None:
+    """Print a cProfile of `count` calls of each variant, heaviest functions first."""
+    for name in ("place", "rest", "raw"):
+        call = calls[name]
+        for _ in range(50):
+            await call()
+        profile = cProfile.Profile()
+        start = time.perf_counter()
+        profile.enable()
+        for _ in range(count):
+            await call()
+        profile.disable()
+        elapsed = time.perf_counter() - start
+        if out_dir is not None:
+            out_dir.mkdir(parents=True, exist_ok=True)
+            profile.dump_stats(out_dir / f"{name}.prof")
+        for order in ("tottime", "cumulative"):
+            text = io.StringIO()
+            stats = pstats.Stats(profile, stream=text)
+            stats.sort_stats(order).print_stats(30)
+            _out(
+                f"\n### {LABELS[name]}: {count} calls, {elapsed / count * 1e6:.0f} µs "
+                f"per call under the profiler, by {order}\n"
+            )
+            _out(_shorten(text.getvalue()))
+
+
+def _shorten(text: str) -> str:
+    """Strip site-packages and the repo from the paths in a pstats listing."""
+    text = re.sub(r"\S*/site-packages/", "", text)
+    text = re.sub(r"\S*/lib/python3\.\d+/", "", text)
+    return text.replace(str(ROOT) + "/", "")
+
+
+# --------------------------------------------------------------------------------------
+# The run
+# --------------------------------------------------------------------------------------
+
+
+async def _benchmark(plan: Plan, args: argparse.Namespace, results: Results) -> None:
+    """Run every phase against one simulator process and one Home Assistant."""
+    sim = SimulatorProcess(plan.ring_time)
+    try:
+        async with _home_assistant() as hass:
+            _entry, setup = await _set_up(hass, sim.url, plan.reloads)
+            results.figures["setup"] = setup
+            calls = _calls(hass, sim.url)
+            await _check_same_form(hass, sim, calls)
+            if args.profile:
+                await run_profile(calls, plan.profile_calls, args.profile_dir)
+                return
+            _out(f"  latency: {plan.interleaved} calls each, interleaved …")
+            latency = await measure_latency(calls, plan.interleaved, plan.warmup)
+            results.figures["latency"] = {
+                name: {
+                    "calls": len(values),
+                    "median_us": statistics.median(values) * 1e6,
+                    "p95_us": _quantile(values, 0.95) * 1e6,
+                    "mean_us": statistics.fmean(values) * 1e6,
+                    "cpu_median_us": statistics.median(latency["cpu"][name]) * 1e6,
+                }
+                for name, values in latency["wall"].items()
+            }
+            _out(f"  memory: {plan.concurrent} pending wait=1 calls …")
+            results.figures["memory"] = await measure_memory(
+                hass, sim, plan.concurrent, plan.ring_time
+            )
+            _out(f"  concurrency: {plan.concurrent} wait=1 calls at once …")
+            results.figures["concurrency"] = await measure_concurrency(
+                hass, sim, plan.concurrent, plan.ring_time
+            )
+            _out(f"  throughput: {plan.sequential} sequential calls each …")
+            results.figures["sequential_calls_per_s"] = await measure_sequential(
+                calls, plan.sequential
+            )
+            _out(
+                f"  throughput: {plan.in_flight_calls} calls each, "
+                f"{plan.in_flight} in flight …"
+            )
+            results.figures["in_flight"] = await measure_in_flight(
+                calls, sim, plan.in_flight_calls, plan.in_flight
+            )
+            session = async_get_clientsession(hass)
+            results.figures["connection_limits"] = {
+                "per_host": session.connector.limit_per_host
+                if session.connector
+                else None,
+                "total": session.connector.limit if session.connector else None,
+                "MAXIMUM_CONNECTIONS_PER_HOST": aiohttp_client.MAXIMUM_CONNECTIONS_PER_HOST,
+                "MAXIMUM_CONNECTIONS": aiohttp_client.MAXIMUM_CONNECTIONS,
+            }
+    finally:
+        sim.close()
+
+
+def _judge(plan: Plan, results: Results) -> None:
+    """Compare the figures with the targets."""
+    figures = results.figures
+    latency = figures["latency"]
+    place, rest, raw = (latency[name]["median_us"] for name in ("place", "rest", "raw"))
+    figures["ratios"] = {
+        "place_over_raw": place / raw,
+        "place_over_rest": place / rest,
+        "place_over_rest_cpu": latency["place"]["cpu_median_us"]
+        / latency["rest"]["cpu_median_us"],
+    }
+    concurrency = figures["concurrency"]
+    memory = figures["memory"]
+    setup = figures["setup"]
+    lost = (
+        concurrency["lost"]
+        + memory["lost"]
+        + sum(figures["in_flight"]["lost"].values())
+    )
+    figures["lost_calls"] = lost
+    ring = plan.ring_time
+    results.targets = [
+        Target(
+            "place_call median ≤ 1.0 × rest_command median",
+            "≤ 1.00 ×",
+            f"{place / rest:.2f} ×",
+            place <= rest,
+        ),
+        Target(
+            "place_call median ≤ 2.0 × raw POST median",
+            "≤ 2.00 ×",
+            f"{place / raw:.2f} ×",
+            place <= 2 * raw,
+        ),
+        Target(
+            f"event-loop lag p99, {concurrency['count']} wait=1 calls pending",
+            "< 10 ms",
+            f"{concurrency['lag_pending_p99_ms']:.2f} ms",
+            concurrency["lag_pending_p99_ms"] < 10,
+        ),
+        Target(
+            "memory per pending wait=1 call",
+            "< 64 KiB",
+            f"{memory['bytes_per_call'] / 1024:.1f} KiB",
+            memory["bytes_per_call"] < 64 * 1024,
+        ),
+        Target(
+            "async_setup_entry against the simulator (first)",
+            "< 50 ms",
+            f"{setup['setup_entry_first_ms']:.1f} ms",
+            setup["setup_entry_first_ms"] < 50,
+        ),
+        Target(
+            f"{concurrency['count']} concurrent wait=1 calls all answered",
+            f"≤ {1.5 * ring:g} s (1.5 × ring time)",
+            f"{concurrency['last_done_s']:.2f} s, {concurrency['lost']} lost",
+            concurrency["last_done_s"] <= 1.5 * ring and concurrency["lost"] == 0,
+        ),
+    ]
+    results.gross = [
+        Target(
+            "place_call median ≤ 2 × rest_command median",
+            "≤ 2.00 ×",
+            f"{place / rest:.2f} ×",
+            place <= 2 * rest,
+        ),
+        Target("no concurrent call lost", "0", str(lost), lost == 0),
+    ]
+
+
+def _report(plan: Plan, results: Results, command: str) -> None:
+    """Print the tables, in Markdown."""
+    env = results.environment
+    figures = results.figures
+    latency = figures["latency"]
+    sequential = figures["sequential_calls_per_s"]
+    in_flight = figures["in_flight"]
+    _out()
+    _out(
+        f"Mode {plan.name}: `{command}` — Python {env['python']}, Home Assistant "
+        f"{env['homeassistant']}, aiohttp {env['aiohttp']}, {env['cpus']} CPUs, "
+        f"load average {env['load_before']} before the run."
+    )
+    _out()
+    _out(
+        "| Path | median µs | p95 µs | loop CPU µs | sequential calls/s | "
+        f"calls/s, {in_flight['width']} in flight |"
+    )
+    _out("| --- | ---: | ---: | ---: | ---: | ---: |")
+    for name in VARIANTS:
+        _out(
+            f"| {LABELS[name]} | {latency[name]['median_us']:.0f} | "
+            f"{latency[name]['p95_us']:.0f} | {latency[name]['cpu_median_us']:.0f} | "
+            f"{sequential[name]:.0f} | {in_flight['calls_per_s'][name]:.0f} |"
+        )
+    ratios = figures["ratios"]
+    _out()
+    _out(
+        f"Latency: {latency['place']['calls']} calls per path, interleaved in blocks of "
+        f"{BLOCK}. Ratios of medians: place_call / raw POST = "
+        f"{ratios['place_over_raw']:.2f}, place_call / rest_command = "
+        f"{ratios['place_over_rest']:.2f}; place_call takes "
+        f"{latency['place']['median_us'] - latency['raw']['median_us']:.0f} µs more "
+        "than the raw POST. Loop CPU: median CPU time of the event loop's thread per "
+        f"call (place_call / rest_command = {ratios['place_over_rest_cpu']:.2f}). "
+        f"Throughput: {plan.sequential} sequential calls and "
+        f"{in_flight['calls_each']} calls with {in_flight['width']} in flight per path."
+    )
+    concurrency = figures["concurrency"]
+    memory = figures["memory"]
+    setup = figures["setup"]
+    imports = figures["import"]
+    limits = figures["connection_limits"]
+    _out()
+    _out("| Other figure | value |")
+    _out("| --- | ---: |")
+    c, m = concurrency, memory
+    rows = [
+        (
+            (
+                f"{c['count']} wait=1 calls at once, ring time {c['ring_time_s']:g} s: "
+                "first / last answered"
+            ),
+            f"{c['first_done_s']:.2f} s / {c['last_done_s']:.2f} s",
+        ),
+        (
+            "… answered / most in flight at the simulator",
+            f"{c['answered']} / {c['max_in_flight_at_simulator']}",
+        ),
+        (
+            "… event-loop lag p99 (max) while all are pending",
+            f"{c['lag_pending_p99_ms']:.2f} ms ({c['lag_pending_max_ms']:.2f} ms)",
+        ),
+        (
+            "… event-loop lag p99 (max) from the start to the last answer",
+            f"{c['lag_whole_p99_ms']:.2f} ms ({c['lag_whole_max_ms']:.2f} ms)",
+        ),
+        ("… event-loop lag p99, idle", f"{c['lag_idle_p99_ms']:.2f} ms"),
+        (
+            (
+                f"memory per pending wait=1 call ({m['count']} pending, own connection "
+                "included)"
+            ),
+            f"{m['bytes_per_call'] / 1024:.1f} KiB",
+        ),
+        (
+            "… calls pending at that moment in Home Assistant / at the simulator",
+            f"{m['pending_in_ha']} / {m['in_flight_at_simulator']}",
+        ),
+        ("async_setup_entry, first", f"{setup['setup_entry_first_ms']:.1f} ms"),
+        (
+            f"async_setup_entry, median of {setup['reloads']} reloads",
+            f"{setup['setup_entry_median_ms']:.1f} ms",
+        ),
+        (
+            "first set-up of the entry (async_setup + async_setup_entry)",
+            f"{setup['first_setup_ms']:.1f} ms",
+        ),
+        (
+            (
+                f"import of the integration's modules, cached bytecode (median of "
+                f"{imports['runs']})"
+            ),
+            (
+                f"{imports['own_ms']:.1f} ms ({imports['total_ms']:.1f} ms with the "
+                "modules it imports first)"
+            ),
+        ),
+        (
+            "import of the integration's modules, compiling the source",
+            f"{imports['cold_own_ms']:.1f} ms",
+        ),
+        (
+            "shared session's connection limit per host / total",
+            f"{limits['per_host']} / {limits['total']}",
+        ),
+    ]
+    for name, value in rows:
+        _out(f"| {name} | {value} |")
+    _out()
+    _out(
+        "| Target | limit | this run | |\n| --- | --- | --- | --- |"
+        if plan is FULL
+        else "| Target (full run only; informative here) | limit | this run | |\n"
+        "| --- | --- | --- | --- |"
+    )
+    for target in results.targets:
+        _out(
+            f"| {target.name} | {target.limit} | {target.value} | "
+            f"{'met' if target.met else '**missed**'} |"
+        )
+    _out()
+    _out("| Gross-regression check (gates --short) | limit | this run | |")
+    _out("| --- | --- | --- | --- |")
+    for target in results.gross:
+        _out(
+            f"| {target.name} | {target.limit} | {target.value} | "
+            f"{'ok' if target.met else '**FAILED**'} |"
+        )
+    if concurrency["count"] > limits["per_host"]:
+        _out(
+            f"\nNote: {concurrency['count']} concurrent calls need "
+            f"{concurrency['count']} connections to one host; Home Assistant's shared "
+            f"session allows {limits['per_host']} per host, so the rest queue."
+        )
+    else:
+        _out(
+            f"\nNote: {concurrency['count']} concurrent wait=1 calls hold "
+            f"{concurrency['count']} connections to one host; the shared session allows "
+            f"{limits['per_host']} per host ({limits['total']} in all), so the target "
+            "fits"
+            + (
+                " with no room to spare: one more would wait a full ring time."
+                if concurrency["count"] == limits["per_host"]
+                else "."
+            )
+        )
+
+
+def _environment() -> dict[str, Any]:
+    """Describe the machine and the versions."""
+    return {
+        "python": platform.python_version(),
+        "homeassistant": HA_VERSION,
+        "aiohttp": aiohttp.__version__,
+        "cpus": os.cpu_count(),
+        "load_before": " ".join(f"{value:.2f}" for value in os.getloadavg()),
+        "platform": platform.platform(),
+    }
+
+
+def _parse_args(argv: list[str] | None) -> argparse.Namespace:
+    """Read the options."""
+    parser = argparse.ArgumentParser(
+        description=__doc__.splitlines()[0],
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument(
+        "--short",
+        action="store_true",
+        help="fewer calls; exit non-zero only on a gross regression (for CI)",
+    )
+    parser.add_argument("--json", type=Path, help="also write the figures to this file")
+    parser.add_argument(
+        "--profile",
+        action="store_true",
+        help="print a cProfile of each path instead of benchmarking",
+    )
+    parser.add_argument(
+        "--profile-dir", type=Path, help="with --profile: write <path>.prof files here"
+    )
+    parser.add_argument(
+        "--verbose",
+        action="store_true",
+        help="also list where the memory of the pending calls is allocated",
+    )
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the benchmark; return the exit code."""
+    args = _parse_args(argv)
+    plan = SHORT if args.short else FULL
+    command = "scripts/bench" + (" --short" if args.short else "")
+    logging.basicConfig(
+        level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s"
+    )
+    # "We found a custom integration … which has not been tested by Home Assistant".
+    logging.getLogger("homeassistant.loader").setLevel(logging.ERROR)
+    results = Results(plan.name, _environment())
+    started = time.perf_counter()
+    _out(
+        f"Benchmark ({plan.name}) on Python {results.environment['python']}, "
+        f"Home Assistant {HA_VERSION}"
+    )
+    if not args.profile:
+        _out(f"  import time: {plan.import_runs + 1} fresh interpreters …")
+        results.figures["import"] = measure_import_time(plan.import_runs)
+    loop = _new_event_loop()
+    try:
+        asyncio.set_event_loop(loop)
+        loop.run_until_complete(
+            asyncio.wait_for(_benchmark(plan, args, results), WATCHDOG)
+        )
+    finally:
+        loop.run_until_complete(loop.shutdown_asyncgens())
+        loop.run_until_complete(loop.shutdown_default_executor())
+        asyncio.set_event_loop(None)
+        loop.close()
+    if args.profile:
+        return 0
+    _judge(plan, results)
+    _report(plan, results, command)
+    results.figures["duration_s"] = time.perf_counter() - started
+    if args.json:
+        args.json.write_text(
+            json.dumps(
+                {
+                    "mode": results.mode,
+                    "environment": results.environment,
+                    "figures": results.figures,
+                    "targets": [asdict(target) for target in results.targets],
+                    "gross": [asdict(target) for target in results.gross],
+                },
+                indent=2,
+                default=str,
+            )
+        )
+    if not args.verbose:
+        results.figures["memory"].pop("top")
+    else:
+        _out("\nWhere the memory of one pending call is allocated (bytes per call):")
+        for line in results.figures["memory"]["top"]:
+            _out(f"    {line}")
+    _out(f"\n({results.figures['duration_s']:.0f} s)")
+    gross_failed = [target.name for target in results.gross if not target.met]
+    missed = [target.name for target in results.targets if not target.met]
+    if gross_failed:
+        _out(f"FAILED: gross regression: {'; '.join(gross_failed)}")
+        return 1
+    if missed and plan is FULL:
+        _out(f"FAILED: target missed: {'; '.join(missed)}")
+        return 1
+    if missed:
+        _out(f"Targets missed in this short run (not gating): {'; '.join(missed)}")
+    _out("OK")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

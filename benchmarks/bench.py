@@ -54,6 +54,11 @@ from urllib.parse import parse_qsl, urlencode
 
 import aiohttp
 from aiohttp.resolver import AsyncResolver
+from pytest_homeassistant_custom_component.common import (
+    MockConfigEntry,
+    async_test_home_assistant,
+)
+
 from homeassistant import loader, runner
 from homeassistant.const import CONF_API_TOKEN, CONF_URL, __version__ as HA_VERSION
 from homeassistant.core import HomeAssistant
@@ -61,10 +66,6 @@ from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers import aiohttp_client, frame
 from homeassistant.helpers.aiohttp_client import async_get_clientsession
 from homeassistant.setup import async_setup_component
-from pytest_homeassistant_custom_component.common import (
-    MockConfigEntry,
-    async_test_home_assistant,
-)
 
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:

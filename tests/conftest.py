@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator, Generator
+from collections.abc import AsyncGenerator
 
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
@@ -11,15 +11,22 @@ from custom_components.spectronics_voip.const import CONF_EXTENSION, DOMAIN
 from homeassistant.const import CONF_API_TOKEN, CONF_URL
 from homeassistant.core import HomeAssistant
 
+# The session-wide secret guard (tests/secret_guard.py): pytest finds these hooks here.
+from .secret_guard import (  # noqa: F401
+    pytest_configure,
+    pytest_fixture_setup,
+    pytest_runtest_logstart,
+    pytest_runtest_makereport,
+    pytest_sessionfinish,
+    pytest_terminal_summary,
+    pytest_unconfigure,
+)
 from .simulator import ALL_TOKEN, EXTENSION, Simulator
 
 
 @pytest.fixture(autouse=True)
-def auto_enable_custom_integrations(
-    enable_custom_integrations: None,
-) -> Generator[None]:
+def auto_enable_custom_integrations(enable_custom_integrations: None) -> None:
     """Let Home Assistant load the integration from custom_components."""
-    yield
 
 
 @pytest.fixture

@@ -23,9 +23,11 @@ from __future__ import annotations
 import argparse
 import asyncio
 from collections.abc import Iterable, Mapping
+import contextlib
 from dataclasses import dataclass, field
 import logging
 import re
+import ssl
 from typing import Final
 
 from aiohttp import web
@@ -86,7 +88,9 @@ FAULTS: Final[dict[str, Fault]] = {
         b"<body><form>Please log in</form></body></html>",
         headers={"Content-Type": "text/html"},
     ),
-    "json": Fault(body=b'{"status": "ok"}', headers={"Content-Type": "application/json"}),
+    "json": Fault(
+        body=b'{"status": "ok"}', headers={"Content-Type": "application/json"}
+    ),
     "empty": Fault(body=b""),
     "garbage": Fault(body=bytes(range(0x80, 0x100)) * 4),
     "oversized": Fault(body=b"OK:" + b"x" * (65 * 1024)),
@@ -123,24 +127,33 @@ class Simulator:
         self.in_flight = 0
         self.max_in_flight = 0
         self._runner: web.AppRunner | None = None
+        self._handlers: set[asyncio.Task[object]] = set()
         self.port = 0
+        self.scheme = "http"
 
     @property
     def url(self) -> str:
         """The endpoint's URL."""
-        return f"http://127.0.0.1:{self.port}{PATH}"
+        return f"{self.scheme}://127.0.0.1:{self.port}{PATH}"
 
     def set_fault(self, fault: str | Fault | None) -> None:
         """Apply a named or custom fault to every following request."""
         self.fault = FAULTS[fault] if isinstance(fault, str) else fault
 
-    async def start(self, host: str = "127.0.0.1", port: int = 0) -> None:
-        """Serve on host:port (port 0 picks a free one)."""
+    async def start(
+        self,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        *,
+        ssl_context: ssl.SSLContext | None = None,
+    ) -> None:
+        """Serve on host:port (port 0 picks a free one), over TLS with ssl_context."""
+        self.scheme = "http" if ssl_context is None else "https"
         app = web.Application()
         app.router.add_route("*", PATH, self._handle)
         self._runner = web.AppRunner(app, handle_signals=False, access_log=None)
         await self._runner.setup()
-        site = web.TCPSite(self._runner, host, port)
+        site = web.TCPSite(self._runner, host, port, ssl_context=ssl_context)
         await site.start()
         server = site._server  # noqa: SLF001 - the only way to learn port 0's choice
         assert isinstance(server, asyncio.Server)
@@ -148,6 +161,11 @@ class Simulator:
 
     async def stop(self) -> None:
         """Stop serving and close every connection."""
+        # A handler whose client left (it timed out) is no longer tied to a
+        # connection, so the runner's cleanup would not end it: cancel it here.
+        for task in self._handlers:
+            task.cancel()
+        await asyncio.gather(*self._handlers, return_exceptions=True)
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
@@ -170,6 +188,9 @@ class Simulator:
         )
         self.in_flight += 1
         self.max_in_flight = max(self.max_in_flight, self.in_flight)
+        task = asyncio.current_task()
+        assert task is not None
+        self._handlers.add(task)
         try:
             fault = self.fault
             if fault is None:
@@ -177,9 +198,10 @@ class Simulator:
             return await self._fault(request, fault, fields)
         finally:
             self.in_flight -= 1
+            self._handlers.discard(task)
 
     async def _model(self, fields: Mapping[str, str]) -> str:
-        """The documented behaviour: one OK: or ERR: line."""
+        """Answer as documented: one OK: or ERR: line."""
         if refusal := self._check(fields):
             return refusal
         self.calls.append(dict(fields))
@@ -316,10 +338,8 @@ async def _serve(args: argparse.Namespace) -> None:
 
 def main(argv: list[str] | None = None) -> None:
     """Serve the simulator standalone."""
-    try:
+    with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(_serve(_parse_args(argv)))
-    except KeyboardInterrupt:
-        pass
 
 
 if __name__ == "__main__":

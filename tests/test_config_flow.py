@@ -10,15 +10,6 @@ import socket
 from typing import Any
 from unittest.mock import AsyncMock, patch
 
-from homeassistant.config_entries import (
-    SOURCE_REAUTH,
-    SOURCE_USER,
-    ConfigEntryState,
-    ConfigFlowResult,
-)
-from homeassistant.const import CONF_API_TOKEN, CONF_URL
-from homeassistant.core import HomeAssistant
-from homeassistant.data_entry_flow import FlowResultType
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
@@ -30,6 +21,15 @@ from custom_components.spectronics_voip.const import (
     CONF_WAIT_TIMEOUT,
     DOMAIN,
 )
+from homeassistant.config_entries import (
+    SOURCE_REAUTH,
+    SOURCE_USER,
+    ConfigEntryState,
+    ConfigFlowResult,
+)
+from homeassistant.const import CONF_API_TOKEN, CONF_URL
+from homeassistant.core import HomeAssistant
+from homeassistant.data_entry_flow import FlowResultType
 
 from .simulator import (
     ALL_TOKEN,

@@ -5,8 +5,6 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from homeassistant.const import CONF_API_TOKEN, CONF_URL
-from homeassistant.core import HomeAssistant
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 from pytest_homeassistant_custom_component.components.diagnostics import (
@@ -24,6 +22,8 @@ from custom_components.spectronics_voip.const import (
     CONF_WAIT_TIMEOUT,
     DOMAIN,
 )
+from homeassistant.const import CONF_API_TOKEN, CONF_URL
+from homeassistant.core import HomeAssistant
 
 from .simulator import ALL_TOKEN, EXTENSION, PATH, Simulator
 

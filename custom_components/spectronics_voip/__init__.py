@@ -64,6 +64,8 @@ async def async_setup_entry(hass: HomeAssistant, entry: SpectronicsConfigEntry) 
     return True
 
 
-async def async_unload_entry(hass: HomeAssistant, entry: SpectronicsConfigEntry) -> bool:
+async def async_unload_entry(
+    hass: HomeAssistant, entry: SpectronicsConfigEntry
+) -> bool:
     """Unload an account; it holds no connections or listeners of its own."""
     return True

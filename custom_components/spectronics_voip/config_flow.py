@@ -126,7 +126,7 @@ class SpectronicsConfigFlow(ConfigFlow, domain=DOMAIN):
             return {CONF_URL: "invalid_response"}
         except SpectronicsError:
             return {"base": "cannot_connect"}
-        except Exception:
+        except Exception:  # noqa: BLE001 - any bug must end as "unknown", logged
             LOGGER.exception("Unexpected error while checking the credentials")
             return {"base": "unknown"}
         return {}

@@ -29,3 +29,8 @@ ATTR_WAIT: Final = "wait"
 ATTR_SUCCESS: Final = "success"
 ATTR_MESSAGE: Final = "message"
 ATTR_ERROR: Final = "error"
+
+# Result event `error` values besides the client's categories.
+ERROR_CANCELLED: Final = "cancelled"
+ERROR_UNKNOWN: Final = "unknown"
+CANCELLED_MESSAGE: Final = "cancelled before the provider replied"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import TYPE_CHECKING, Any, cast
 
 import voluptuous as vol
@@ -34,10 +35,13 @@ from .const import (
     ATTR_SOURCE,
     ATTR_SUCCESS,
     ATTR_WAIT,
+    CANCELLED_MESSAGE,
     CONF_CIDNAME,
     CONF_WAIT,
     CONF_WAIT_TIMEOUT,
     DOMAIN,
+    ERROR_CANCELLED,
+    ERROR_UNKNOWN,
     EVENT_CALL_RESULT,
     SERVICE_PLACE_CALL,
 )
@@ -66,32 +70,29 @@ def async_setup_services(hass: HomeAssistant) -> None:
         """Place one call and report its result as an event and response data."""
         entry = _async_get_entry(hass, call.data.get(ATTR_CONFIG_ENTRY_ID))
         request = _build_request(entry, call.data)
-        client = entry.runtime_data
-        wait_timeout = entry.options.get(CONF_WAIT_TIMEOUT)
-        result: dict[str, Any] = {
-            ATTR_CONFIG_ENTRY_ID: entry.entry_id,
-            ATTR_EXTENSION: request.extension,
-            ATTR_DESTINATION: request.destination,
-            ATTR_SOURCE: request.source,
-            ATTR_CIDNAME: request.cidname,
-            ATTR_REVERSE: request.reverse,
-            ATTR_WAIT: request.wait,
-        }
+        # The entry owns the call: unloading the entry cancels it (it still reports).
+        task = entry.async_create_background_task(
+            hass,
+            _async_place_call(hass, entry, request),
+            f"{DOMAIN} {SERVICE_PLACE_CALL}",
+        )
         try:
-            reply = await client.place_call(request, wait_timeout=wait_timeout)
+            # A caller that stops waiting does not cancel a call that may be ringing.
+            result = await asyncio.shield(task)
+        except asyncio.CancelledError:
+            if not task.cancelled():
+                raise
+            raise HomeAssistantError(
+                translation_domain=DOMAIN,
+                translation_key="call_failed_cancelled",
+                translation_placeholders={"message": CANCELLED_MESSAGE},
+            ) from None
         except SpectronicsError as err:
-            result |= {ATTR_SUCCESS: False, ATTR_MESSAGE: str(err)}
-            result[ATTR_ERROR] = err.category
-            hass.bus.async_fire(EVENT_CALL_RESULT, result)
-            if isinstance(err, SpectronicsAuthError):
-                entry.async_start_reauth(hass)
             raise HomeAssistantError(
                 translation_domain=DOMAIN,
                 translation_key=f"call_failed_{err.category}",
                 translation_placeholders={"message": str(err)},
             ) from err
-        result |= {ATTR_SUCCESS: True, ATTR_MESSAGE: reply.message, ATTR_ERROR: None}
-        hass.bus.async_fire(EVENT_CALL_RESULT, result)
         return result if call.return_response else None
 
     hass.services.async_register(
@@ -103,7 +104,50 @@ def async_setup_services(hass: HomeAssistant) -> None:
     )
 
 
-def _async_get_entry(hass: HomeAssistant, entry_id: str | None) -> SpectronicsConfigEntry:
+async def _async_place_call(
+    hass: HomeAssistant, entry: SpectronicsConfigEntry, request: CallRequest
+) -> dict[str, Any]:
+    """Send the call once and fire exactly one result event, whatever the outcome."""
+    result: dict[str, Any] = {
+        ATTR_CONFIG_ENTRY_ID: entry.entry_id,
+        ATTR_EXTENSION: request.extension,
+        ATTR_DESTINATION: request.destination,
+        ATTR_SOURCE: request.source,
+        ATTR_CIDNAME: request.cidname,
+        ATTR_REVERSE: request.reverse,
+        ATTR_WAIT: request.wait,
+    }
+    wait_timeout = entry.options.get(CONF_WAIT_TIMEOUT)
+    try:
+        reply = await entry.runtime_data.place_call(request, wait_timeout=wait_timeout)
+    except SpectronicsError as err:
+        _async_fire_failure(hass, result, err.category, str(err))
+        if isinstance(err, SpectronicsAuthError):
+            entry.async_start_reauth(hass)
+        raise
+    except asyncio.CancelledError:
+        _async_fire_failure(hass, result, ERROR_CANCELLED, CANCELLED_MESSAGE)
+        raise
+    except Exception:
+        _async_fire_failure(hass, result, ERROR_UNKNOWN, "unexpected error")
+        raise
+    result |= {ATTR_SUCCESS: True, ATTR_MESSAGE: reply.message, ATTR_ERROR: None}
+    hass.bus.async_fire(EVENT_CALL_RESULT, result)
+    return result
+
+
+@callback
+def _async_fire_failure(
+    hass: HomeAssistant, result: dict[str, Any], error: str, message: str
+) -> None:
+    """Fire the result event of a call that failed."""
+    failure = {ATTR_SUCCESS: False, ATTR_MESSAGE: message, ATTR_ERROR: error}
+    hass.bus.async_fire(EVENT_CALL_RESULT, result | failure)
+
+
+def _async_get_entry(
+    hass: HomeAssistant, entry_id: str | None
+) -> SpectronicsConfigEntry:
     """Return the loaded entry the call names, or the only loaded one."""
     if entry_id is None:
         loaded = hass.config_entries.async_loaded_entries(DOMAIN)
@@ -130,9 +174,7 @@ def _async_get_entry(hass: HomeAssistant, entry_id: str | None) -> SpectronicsCo
     return cast("SpectronicsConfigEntry", entry)
 
 
-def _build_request(
-    entry: SpectronicsConfigEntry, data: dict[str, Any]
-) -> CallRequest:
+def _build_request(entry: SpectronicsConfigEntry, data: dict[str, Any]) -> CallRequest:
     """Validate the call's fields, falling back to the entry's options."""
     options = entry.options
     try:

@@ -37,6 +37,7 @@ from .simulator import Simulator
 
 _WATCHED = "tests.secret_guard"
 
+
 class SecretGuard:
     """Checks texts for known secrets and keeps the leaks per test."""
 

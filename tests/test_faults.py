@@ -351,19 +351,26 @@ async def test_ok_variants(
     assert events == [response]
 
 
+@pytest.mark.parametrize(
+    ("body", "status"),
+    [
+        pytest.param(b" err:invalid authentication \r\n", 200, id="200-lower-padded"),
+        pytest.param(b"ERR:Invalid authentication", 401, id="401-with-ERR-line"),
+        pytest.param(b"ERR:Invalid authentication", 403, id="403-with-ERR-line"),
+    ],
+)
 async def test_err_authentication_variant_starts_reauth(
     hass: HomeAssistant,
     init_integration: MockConfigEntry,
     simulator: Simulator,
     caplog: pytest.LogCaptureFixture,
+    *,
+    body: bytes,
+    status: int,
 ) -> None:
-    """A padded, lower-case authentication ERR is an auth failure: one reauth flow."""
+    """An authentication ERR, padded or with an error status, starts one reauth flow."""
     err, _, events = await _run_fault(
-        hass,
-        init_integration,
-        simulator,
-        caplog,
-        _reply(b" err:invalid authentication \r\n"),
+        hass, init_integration, simulator, caplog, _reply(body, status)
     )
 
     assert err is not None

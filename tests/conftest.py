@@ -7,9 +7,9 @@ from collections.abc import AsyncGenerator
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
-from custom_components.spectronics_voip.const import CONF_EXTENSION, DOMAIN
-from homeassistant.const import CONF_API_TOKEN, CONF_URL
 from homeassistant.core import HomeAssistant
+
+from .common import make_entry
 
 # The session-wide secret guard (tests/secret_guard.py): pytest finds these hooks here.
 from .secret_guard import (  # noqa: F401
@@ -21,7 +21,7 @@ from .secret_guard import (  # noqa: F401
     pytest_terminal_summary,
     pytest_unconfigure,
 )
-from .simulator import ALL_TOKEN, EXTENSION, Simulator
+from .simulator import Simulator
 
 
 @pytest.fixture(autouse=True)
@@ -44,16 +44,7 @@ async def simulator(socket_enabled: None) -> AsyncGenerator[Simulator]:
 @pytest.fixture
 def mock_config_entry(simulator: Simulator) -> MockConfigEntry:
     """Return an entry for extension 1234567 on the simulator."""
-    return MockConfigEntry(
-        domain=DOMAIN,
-        title=f"Extension {EXTENSION}",
-        unique_id=EXTENSION,
-        data={
-            CONF_API_TOKEN: ALL_TOKEN,
-            CONF_EXTENSION: EXTENSION,
-            CONF_URL: simulator.url,
-        },
-    )
+    return make_entry(simulator.url)
 
 
 @pytest.fixture

@@ -31,6 +31,7 @@ from homeassistant.const import CONF_API_TOKEN, CONF_URL
 from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType
 
+from .common import make_entry
 from .simulator import (
     ALL_TOKEN,
     EXTENSION,
@@ -407,12 +408,7 @@ async def test_reauth_from_failed_setup(
     hass: HomeAssistant, simulator: Simulator
 ) -> None:
     """A refused token starts re-authentication; a new token reloads the entry."""
-    entry = MockConfigEntry(
-        domain=DOMAIN,
-        title=f"Extension {EXTENSION}",
-        unique_id=EXTENSION,
-        data=account(simulator, api_token="expired-token"),
-    )
+    entry = make_entry(simulator.url, token="expired-token")
     entry.add_to_hass(hass)
     await hass.config_entries.async_setup(entry.entry_id)
     await hass.async_block_till_done()
@@ -569,12 +565,7 @@ async def test_reconfigure_to_another_entrys_extension(
     hass: HomeAssistant, simulator: Simulator, init_integration: MockConfigEntry
 ) -> None:
     """Taking the extension of another entry aborts and changes nothing."""
-    other = MockConfigEntry(
-        domain=DOMAIN,
-        title=f"Extension {OTHER_EXTENSION}",
-        unique_id=OTHER_EXTENSION,
-        data=account(simulator, extension=OTHER_EXTENSION),
-    )
+    other = make_entry(simulator.url, extension=OTHER_EXTENSION)
     other.add_to_hass(hass)
     before = dict(init_integration.data)
     requests = len(simulator.requests)

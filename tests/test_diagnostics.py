@@ -17,14 +17,13 @@ from syrupy.filters import props
 
 from custom_components.spectronics_voip.const import (
     CONF_CIDNAME,
-    CONF_EXTENSION,
     CONF_WAIT,
     CONF_WAIT_TIMEOUT,
-    DOMAIN,
 )
-from homeassistant.const import CONF_API_TOKEN, CONF_URL
+from homeassistant.const import CONF_URL
 from homeassistant.core import HomeAssistant
 
+from .common import make_entry
 from .simulator import ALL_TOKEN, EXTENSION, PATH, Simulator
 
 CIDNAME = "Front door"
@@ -40,15 +39,8 @@ def snapshot(snapshot: SnapshotAssertion) -> SnapshotAssertion:
 @pytest.fixture
 def mock_config_entry(simulator: Simulator) -> MockConfigEntry:
     """Return the entry for extension 1234567, with call defaults set."""
-    return MockConfigEntry(
-        domain=DOMAIN,
-        title=f"Extension {EXTENSION}",
-        unique_id=EXTENSION,
-        data={
-            CONF_API_TOKEN: ALL_TOKEN,
-            CONF_EXTENSION: EXTENSION,
-            CONF_URL: simulator.url,
-        },
+    return make_entry(
+        simulator.url,
         options={CONF_CIDNAME: CIDNAME, CONF_WAIT: True, CONF_WAIT_TIMEOUT: 60},
     )
 

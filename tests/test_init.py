@@ -8,17 +8,13 @@ import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.spectronics_voip.api import SpectronicsClient
-from custom_components.spectronics_voip.const import (
-    CONF_EXTENSION,
-    DOMAIN,
-    SERVICE_PLACE_CALL,
-)
+from custom_components.spectronics_voip.const import DOMAIN, SERVICE_PLACE_CALL
 from homeassistant.config_entries import SOURCE_REAUTH, ConfigEntryState
-from homeassistant.const import CONF_API_TOKEN, CONF_URL
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import ServiceValidationError
 from homeassistant.setup import async_setup_component
 
+from .common import make_entry
 from .simulator import ALL_TOKEN, EXTENSION, Simulator
 
 
@@ -148,16 +144,7 @@ async def test_setup_unreachable(
     hass: HomeAssistant, simulator: Simulator, closed_url: str
 ) -> None:
     """A closed port makes Home Assistant retry later."""
-    entry = MockConfigEntry(
-        domain=DOMAIN,
-        title=f"Extension {EXTENSION}",
-        unique_id=EXTENSION,
-        data={
-            CONF_API_TOKEN: ALL_TOKEN,
-            CONF_EXTENSION: EXTENSION,
-            CONF_URL: closed_url,
-        },
-    )
+    entry = make_entry(closed_url)
 
     await setup_entry(hass, entry)
 

@@ -7,7 +7,6 @@ from collections.abc import Awaitable, Callable
 import json
 import logging
 from pathlib import Path
-import traceback
 from typing import Any
 
 import pytest
@@ -21,7 +20,6 @@ import yaml
 from custom_components.spectronics_voip.api import SpectronicsError
 from custom_components.spectronics_voip.const import (
     CONF_CIDNAME,
-    CONF_EXTENSION,
     CONF_WAIT,
     CONF_WAIT_TIMEOUT,
     DOMAIN,
@@ -30,16 +28,13 @@ from custom_components.spectronics_voip.const import (
 )
 from custom_components.spectronics_voip.services import PLACE_CALL_SCHEMA
 from homeassistant.config_entries import SOURCE_REAUTH, ConfigEntryState
-from homeassistant.const import (
-    CONF_API_TOKEN,
-    CONF_URL,
-    EVENT_LOGGING_CHANGED,
-    MATCH_ALL,
-)
+from homeassistant.const import CONF_API_TOKEN, EVENT_LOGGING_CHANGED, MATCH_ALL
 from homeassistant.core import Event, HomeAssistant, ServiceResponse, callback
 from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
 from homeassistant.setup import async_setup_component
 
+from .common import make_entry
+from .known_secrets import exception_texts, record_texts
 from .simulator import (
     ALL_TOKEN,
     EXTENSION,
@@ -117,16 +112,7 @@ def _one_request(simulator: Simulator, before: int) -> dict[str, str]:
 
 def _entry(simulator: Simulator, extension: str, token: str) -> MockConfigEntry:
     """Return an entry for one extension on the simulator."""
-    return MockConfigEntry(
-        domain=DOMAIN,
-        title=f"Extension {extension}",
-        unique_id=extension,
-        data={
-            CONF_API_TOKEN: token,
-            CONF_EXTENSION: extension,
-            CONF_URL: simulator.url,
-        },
-    )
+    return make_entry(simulator.url, extension=extension, token=token)
 
 
 async def _set_up(hass: HomeAssistant, entry: MockConfigEntry) -> MockConfigEntry:
@@ -963,28 +949,6 @@ async def test_unexpected_error_still_fires_one_event(
 # ---------------------------------------------------------------------------
 
 
-def _exception_texts(err: BaseException) -> list[str]:
-    """Return str, repr and traceback of an exception and its whole chain."""
-    texts = ["".join(traceback.format_exception(err))]
-    seen: set[int] = set()
-    current: BaseException | None = err
-    while current is not None and id(current) not in seen:
-        seen.add(id(current))
-        texts += [str(current), repr(current), repr(current.args)]
-        texts.append(repr(getattr(current, "translation_placeholders", None)))
-        current = current.__cause__ or current.__context__
-    return texts
-
-
-def _record_texts(record: logging.LogRecord) -> list[str]:
-    """Return everything a log record could show."""
-    texts = [record.getMessage(), str(record.msg), repr(record.args)]
-    texts.append(record.exc_text or "")
-    if record.exc_info and record.exc_info[1] is not None:
-        texts += _exception_texts(record.exc_info[1])
-    return texts
-
-
 async def test_token_never_leaks_at_debug(
     hass: HomeAssistant,
     mock_config_entry: MockConfigEntry,
@@ -1047,11 +1011,11 @@ async def test_token_never_leaks_at_debug(
     assert list(entry.async_get_active_flows(hass, {SOURCE_REAUTH}))
 
     material = {
-        "logs": [text for r in caplog.records for text in _record_texts(r)]
+        "logs": [text for r in caplog.records for text in record_texts(r)]
         + [caplog.text],
         "events": [f"{e.event_type} {e.data!r} {e!r}" for e in events],
         "responses": [repr(response) for response in responses],
-        "errors": [text for err in errors for text in _exception_texts(err)],
+        "errors": [text for err in errors for text in exception_texts(err)],
         "flows": [repr(hass.config_entries.flow.async_progress())],
         "client": [repr(entry.runtime_data)],
     }

@@ -3,14 +3,28 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+import json
+from pathlib import Path
+import socket
 from typing import Any
 
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
-from custom_components.spectronics_voip.const import CONF_EXTENSION, DOMAIN
+from custom_components.spectronics_voip.const import (
+    CONF_EXTENSION,
+    DOMAIN,
+    SERVICE_PLACE_CALL,
+)
 from homeassistant.const import CONF_API_TOKEN, CONF_URL
+from homeassistant.core import HomeAssistant, ServiceResponse
 
 from .simulator import ALL_TOKEN, EXTENSION
+
+INTEGRATION = Path(__file__).parent.parent / "custom_components" / DOMAIN
+TRANSLATIONS: dict[str, Any] = json.loads(
+    (INTEGRATION / "translations" / "en.json").read_text(encoding="utf-8")
+)
+EXCEPTIONS: dict[str, Any] = TRANSLATIONS["exceptions"]
 
 
 def make_entry(
@@ -28,3 +42,30 @@ def make_entry(
         data={CONF_API_TOKEN: token, CONF_EXTENSION: extension, CONF_URL: url},
         options=dict(options or {}),
     )
+
+
+async def place_call(
+    hass: HomeAssistant, data: dict[str, Any], *, return_response: bool = False
+) -> ServiceResponse:
+    """Run the place_call action and wait for it."""
+    return await hass.services.async_call(
+        DOMAIN,
+        SERVICE_PLACE_CALL,
+        data,
+        blocking=True,
+        return_response=return_response,
+    )
+
+
+def translated(key: str, placeholders: Mapping[str, str] | None = None) -> str:
+    """Return the English message Home Assistant renders for an exception key."""
+    message: str = EXCEPTIONS[key]["message"].rstrip(".")
+    return message.format(**placeholders) if placeholders else message
+
+
+def free_port() -> int:
+    """Return a loopback port nothing listens on."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+    return port

@@ -9,7 +9,7 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from homeassistant.core import HomeAssistant
 
-from .common import make_entry
+from .common import free_port, make_entry
 
 # The session-wide secret guard (tests/secret_guard.py): pytest finds these hooks here.
 from .secret_guard import (  # noqa: F401
@@ -56,3 +56,9 @@ async def init_integration(
     await hass.config_entries.async_setup(mock_config_entry.entry_id)
     await hass.async_block_till_done()
     return mock_config_entry
+
+
+@pytest.fixture
+def closed_url(socket_enabled: None) -> str:
+    """Return an API URL on a loopback port nothing listens on."""
+    return f"http://127.0.0.1:{free_port()}/api/0.9.3/call"

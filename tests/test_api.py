@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from collections.abc import AsyncGenerator, Awaitable
 import dataclasses
-import socket
 import time
 import tracemalloc
 from typing import Any
 
 import aiohttp
 import pytest
+from yarl import URL
 
 from custom_components.spectronics_voip.api import (
     MAX_REPLY_BYTES,
@@ -68,14 +68,6 @@ async def target(simulator: Simulator) -> AsyncGenerator[Simulator]:
     await second.start()
     yield second
     await second.stop()
-
-
-@pytest.fixture
-def closed_port(socket_enabled: None) -> int:
-    """Return a loopback port nothing listens on."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def _exception_chain(err: BaseException) -> list[BaseException]:
@@ -964,16 +956,15 @@ async def test_redirect_named_fault(
 
 
 async def test_connection_refused(
-    session: aiohttp.ClientSession, closed_port: int
+    session: aiohttp.ClientSession, closed_url: str
 ) -> None:
     """Nothing listening is a connection error."""
-    client = SpectronicsClient(
-        session, ALL_TOKEN, EXTENSION, f"http://127.0.0.1:{closed_port}/api/0.9.3/call"
-    )
+    client = SpectronicsClient(session, ALL_TOKEN, EXTENSION, closed_url)
     err = await _raises(
         client.place_call(CallRequest(destination="100")), SpectronicsConnectionError
     )
-    assert str(err).startswith(f"Cannot connect to host 127.0.0.1:{closed_port}")
+    port = URL(closed_url).port
+    assert str(err).startswith(f"Cannot connect to host 127.0.0.1:{port}")
     assert isinstance(err.__cause__, aiohttp.ClientConnectorError)
     await _raises(client.check_credentials(), SpectronicsConnectionError, str(err))
 

@@ -4,9 +4,6 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncGenerator, Generator, Mapping
-import json
-from pathlib import Path
-import socket
 from typing import Any
 from unittest.mock import AsyncMock, patch
 
@@ -31,7 +28,7 @@ from homeassistant.const import CONF_API_TOKEN, CONF_URL
 from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType
 
-from .common import make_entry
+from .common import TRANSLATIONS, make_entry
 from .simulator import (
     ALL_TOKEN,
     EXTENSION,
@@ -41,15 +38,6 @@ from .simulator import (
     Simulator,
 )
 
-TRANSLATIONS = json.loads(
-    (
-        Path(__file__).parent.parent
-        / "custom_components"
-        / DOMAIN
-        / "translations"
-        / "en.json"
-    ).read_text(encoding="utf-8")
-)
 UNKNOWN_EXTENSION = "1111111"
 
 
@@ -60,15 +48,6 @@ def mock_setup_entry() -> Generator[AsyncMock]:
         "custom_components.spectronics_voip.async_setup_entry", return_value=True
     ) as mock_setup:
         yield mock_setup
-
-
-@pytest.fixture
-def closed_url(socket_enabled: None) -> str:
-    """Return an API URL on a loopback port nothing listens on."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    return f"http://127.0.0.1:{port}/api/0.9.3/call"
 
 
 @pytest.fixture

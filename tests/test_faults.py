@@ -14,7 +14,6 @@ import contextlib
 from dataclasses import dataclass
 import datetime as dt
 import ipaddress
-import json
 import logging
 from pathlib import Path
 import select
@@ -40,20 +39,15 @@ from custom_components.spectronics_voip.const import (
     CONF_WAIT_TIMEOUT,
     DOMAIN,
     EVENT_CALL_RESULT,
-    SERVICE_PLACE_CALL,
 )
 from homeassistant.config_entries import SOURCE_REAUTH, ConfigEntryState
 from homeassistant.core import HomeAssistant, ServiceResponse
 from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
 
+from .common import free_port, place_call, translated
 from .known_secrets import exception_texts
 from .reliability import LoopLagProbe, assert_clean_log, frozen_heap
 from .simulator import ALL_TOKEN, PATH, Fault, Simulator
-
-INTEGRATION = Path(__file__).parent.parent / "custom_components" / DOMAIN
-EXCEPTIONS = json.loads((INTEGRATION / "translations" / "en.json").read_text())[
-    "exceptions"
-]
 
 DESTINATION = "+442079460000"
 # Short enough that a fault costs the suite half a second, long enough for loopback.
@@ -107,27 +101,6 @@ class Stage:
 type Arrange = Callable[[Stage], Awaitable[dict[str, Any]]]
 
 
-async def _place_call(hass: HomeAssistant, data: dict[str, Any]) -> ServiceResponse:
-    """Run the action and wait for it, with response data."""
-    return await hass.services.async_call(
-        DOMAIN, SERVICE_PLACE_CALL, data, blocking=True, return_response=True
-    )
-
-
-def _translated(key: str, placeholders: dict[str, str]) -> str:
-    """Return the English message Home Assistant renders for an exception key."""
-    message: str = EXCEPTIONS[key]["message"].rstrip(".")
-    return message.format(**placeholders)
-
-
-def _free_port() -> int:
-    """Return a loopback port nothing listens on."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-    return port
-
-
 async def _run_fault(
     hass: HomeAssistant,
     entry: MockConfigEntry,
@@ -154,7 +127,7 @@ async def _run_fault(
         before = len(simulator.requests)
         async with LoopLagProbe() as probe:
             try:
-                response = await _place_call(hass, data)
+                response = await place_call(hass, data, return_response=True)
             except HomeAssistantError as caught:
                 err = caught
             async with asyncio.timeout(5):  # fail, not hang, if it never settles
@@ -175,16 +148,16 @@ async def _run_fault(
         assert err.translation_domain == DOMAIN
         assert err.translation_key is not None
         assert err.translation_placeholders is not None
-        assert str(err) == _translated(
-            err.translation_key, err.translation_placeholders
-        )
+        assert str(err) == translated(err.translation_key, err.translation_placeholders)
         assert fault_events[0]["success"] is False
         assert err.translation_key == f"call_failed_{fault_events[0]['error']}"
         assert all(ALL_TOKEN not in text for text in exception_texts(err))
 
     # The next normal call works.
     events.clear()
-    recovered = await _place_call(hass, {"destination": DESTINATION})
+    recovered = await place_call(
+        hass, {"destination": DESTINATION}, return_response=True
+    )
     assert recovered is not None
     assert recovered["success"] is True
     await hass.async_block_till_done()
@@ -217,7 +190,7 @@ def _reply(body: bytes, status: int = 200, **headers: str) -> Arrange:
 
 async def _refused(stage: Stage) -> dict[str, Any]:
     """Point the entry at a loopback port nothing listens on."""
-    stage.point_at(f"http://127.0.0.1:{_free_port()}{PATH}")
+    stage.point_at(f"http://127.0.0.1:{free_port()}{PATH}")
     return {}
 
 
@@ -616,7 +589,7 @@ async def test_unexpected_error_still_reports(
         patch.object(init_integration.runtime_data, "place_call", side_effect=bug),
         pytest.raises(TypeError),
     ):
-        await _place_call(hass, {"destination": DESTINATION})
+        await place_call(hass, {"destination": DESTINATION}, return_response=True)
     await hass.async_block_till_done()
 
     assert [(e.data["success"], e.data["error"]) for e in events] == [

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import socket
-
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
@@ -16,15 +14,6 @@ from homeassistant.setup import async_setup_component
 
 from .common import make_entry
 from .simulator import ALL_TOKEN, EXTENSION, Simulator
-
-
-@pytest.fixture
-def closed_url(socket_enabled: None) -> str:
-    """Return an API URL on a loopback port nothing listens on."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    return f"http://127.0.0.1:{port}/api/0.9.3/call"
 
 
 async def setup_entry(hass: HomeAssistant, entry: MockConfigEntry) -> None:

@@ -20,16 +20,13 @@ from pytest_homeassistant_custom_component.common import (
     async_capture_events,
 )
 
-from custom_components.spectronics_voip.const import (
-    DOMAIN,
-    EVENT_CALL_RESULT,
-    SERVICE_PLACE_CALL,
-)
+from custom_components.spectronics_voip.const import EVENT_CALL_RESULT
 from homeassistant.config_entries import ConfigEntryState
 from homeassistant.core import HomeAssistant, ServiceResponse
 from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers.aiohttp_client import async_get_clientsession
 
+from .common import place_call
 from .reliability import LoopLagProbe, assert_clean_log, frozen_heap
 from .simulator import ALL_TOKEN, EXTENSION, Simulator
 
@@ -73,13 +70,6 @@ async def simulator(socket_enabled: None) -> AsyncGenerator[Simulator]:
     await sim.stop()
 
 
-def _call(hass: HomeAssistant, data: dict[str, Any]) -> Awaitable[ServiceResponse]:
-    """Return the awaitable of one action, with response data."""
-    return hass.services.async_call(
-        DOMAIN, SERVICE_PLACE_CALL, data, blocking=True, return_response=True
-    )
-
-
 def _destination(index: int) -> str:
     """Return a distinct destination per call."""
     return f"+44207946{index:04d}"
@@ -101,7 +91,11 @@ async def _start(
     """
     tasks = []
     for index, data in enumerate(calls):
-        tasks.append(hass.async_create_task(_call(hass, data), eager_start=eager))
+        tasks.append(
+            hass.async_create_task(
+                place_call(hass, data, return_response=True), eager_start=eager
+            )
+        )
         if index % 50 == 49:
             await asyncio.sleep(0)
     return tasks
@@ -306,7 +300,9 @@ async def test_calls_in_flight_when_the_entry_goes(
     assert_clean_log(caplog, slow_callbacks=False)
 
     if end is _reload:
-        response = await _call(hass, {"destination": _destination(99)})
+        response = await place_call(
+            hass, {"destination": _destination(99)}, return_response=True
+        )
         assert response is not None
         assert response["success"] is True
 
@@ -319,9 +315,8 @@ async def test_call_after_unload_is_refused_without_a_request(
     before = len(simulator.requests)
 
     with pytest.raises(HomeAssistantError) as exc_info:
-        await _call(
-            hass,
-            {"config_entry_id": init_integration.entry_id, "destination": "123"},
+        await place_call(
+            hass, {"config_entry_id": init_integration.entry_id, "destination": "123"}
         )
 
     assert exc_info.value.translation_key == "entry_not_loaded"

@@ -6,7 +6,6 @@ import asyncio
 from collections.abc import Awaitable, Callable
 import json
 import logging
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -33,7 +32,14 @@ from homeassistant.core import Event, HomeAssistant, ServiceResponse, callback
 from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
 from homeassistant.setup import async_setup_component
 
-from .common import make_entry
+from .common import (
+    EXCEPTIONS,
+    INTEGRATION,
+    TRANSLATIONS,
+    make_entry,
+    place_call,
+    translated,
+)
 from .known_secrets import exception_texts, record_texts
 from .simulator import (
     ALL_TOKEN,
@@ -43,11 +49,6 @@ from .simulator import (
     Fault,
     Simulator,
 )
-
-INTEGRATION = Path(__file__).parent.parent / "custom_components" / DOMAIN
-EXCEPTIONS = json.loads((INTEGRATION / "translations" / "en.json").read_text())[
-    "exceptions"
-]
 
 DESTINATION = "+44 (0)20-1234.5678"
 NORMALIZED = "+4402012345678"
@@ -68,25 +69,6 @@ FORM = "application/x-www-form-urlencoded"
 type Arrange = Callable[
     [HomeAssistant, MockConfigEntry, Simulator], Awaitable[dict[str, Any]]
 ]
-
-
-async def _place_call(
-    hass: HomeAssistant, data: dict[str, Any], *, return_response: bool = False
-) -> ServiceResponse:
-    """Run the action and wait for it."""
-    return await hass.services.async_call(
-        DOMAIN,
-        SERVICE_PLACE_CALL,
-        data,
-        blocking=True,
-        return_response=return_response,
-    )
-
-
-def _translated(key: str, placeholders: dict[str, str] | None = None) -> str:
-    """Return the English message Home Assistant renders for an exception key."""
-    message: str = EXCEPTIONS[key]["message"].rstrip(".")
-    return message.format(**placeholders) if placeholders else message
 
 
 def _wire(**fields: str) -> dict[str, str]:
@@ -213,7 +195,7 @@ async def test_fields_reach_the_wire(
     """Each field reaches the provider exactly; fields not given are not sent."""
     before = len(simulator.requests)
 
-    await _place_call(hass, {"destination": DESTINATION} | data)
+    await place_call(hass, {"destination": DESTINATION} | data)
 
     assert _one_request(simulator, before) == expected
     assert simulator.calls[-1] == expected
@@ -230,7 +212,7 @@ async def test_options_are_defaults(
     )
     before = len(simulator.requests)
 
-    response = await _place_call(
+    response = await place_call(
         hass, {"destination": DESTINATION}, return_response=True
     )
 
@@ -273,7 +255,7 @@ async def test_call_overrides_options(
     )
     before = len(simulator.requests)
 
-    await _place_call(hass, {"destination": DESTINATION} | data)
+    await place_call(hass, {"destination": DESTINATION} | data)
 
     assert _one_request(simulator, before) == expected
 
@@ -285,14 +267,14 @@ async def test_wait_timeout_option_bounds_waiting_calls_only(
     await _set_options(hass, init_integration, {CONF_WAIT_TIMEOUT: 0.1})
     simulator.set_fault(Fault(delay=0.3, then_model=True))
 
-    response = await _place_call(
+    response = await place_call(
         hass, {"destination": DESTINATION, "wait": False}, return_response=True
     )
     assert response is not None
     assert response["success"] is True
 
     with pytest.raises(HomeAssistantError) as exc_info:
-        await _place_call(hass, {"destination": DESTINATION, "wait": True})
+        await place_call(hass, {"destination": DESTINATION, "wait": True})
     assert exc_info.value.translation_key == "call_failed_timeout"
     assert exc_info.value.translation_placeholders == {
         "message": "no reply within 0.1 s"
@@ -332,14 +314,14 @@ async def test_validation_errors(
     before = len(simulator.requests)
 
     with pytest.raises(ServiceValidationError) as exc_info:
-        await _place_call(
+        await place_call(
             hass, {"destination": DESTINATION} | data, return_response=True
         )
 
     err = exc_info.value
     assert err.translation_domain == DOMAIN
     assert err.translation_key == key
-    assert str(err) == _translated(key)
+    assert str(err) == translated(key)
     assert isinstance(err.__cause__, SpectronicsError)
     await hass.async_block_till_done()
     assert len(simulator.requests) == before
@@ -355,12 +337,12 @@ async def test_invalid_cidname_option(
     before = len(simulator.requests)
 
     with pytest.raises(ServiceValidationError) as exc_info:
-        await _place_call(hass, {"destination": DESTINATION})
+        await place_call(hass, {"destination": DESTINATION})
 
     assert exc_info.value.translation_key == "invalid_cidname"
     assert len(simulator.requests) == before
 
-    await _place_call(hass, {"destination": DESTINATION, "cidname": "Override"})
+    await place_call(hass, {"destination": DESTINATION, "cidname": "Override"})
     assert _one_request(simulator, before) == _wire(cidname="Override")
 
 
@@ -383,7 +365,7 @@ async def test_schema_errors(
     before = len(simulator.requests)
 
     with pytest.raises(vol.Invalid):
-        await _place_call(hass, data)
+        await place_call(hass, data)
 
     assert len(simulator.requests) == before
     assert events == []
@@ -401,8 +383,8 @@ async def test_entry_optional_with_one_loaded(
     # An entry that is added but not loaded does not count.
     _entry(simulator, OTHER_EXTENSION, ALL_TOKEN).add_to_hass(hass)
 
-    first = await _place_call(hass, {"destination": DESTINATION}, return_response=True)
-    second = await _place_call(
+    first = await place_call(hass, {"destination": DESTINATION}, return_response=True)
+    second = await place_call(
         hass,
         {"destination": DESTINATION, "config_entry_id": init_integration.entry_id},
         return_response=True,
@@ -423,13 +405,13 @@ async def test_entry_required_with_two_loaded(
     before = len(simulator.requests)
 
     with pytest.raises(ServiceValidationError) as exc_info:
-        await _place_call(hass, {"destination": DESTINATION})
+        await place_call(hass, {"destination": DESTINATION})
 
     err = exc_info.value
     assert err.translation_domain == DOMAIN
     assert err.translation_key == "entry_required"
     assert err.translation_placeholders == {"count": "2"}
-    assert str(err) == _translated("entry_required", {"count": "2"})
+    assert str(err) == translated("entry_required", {"count": "2"})
     assert len(simulator.requests) == before
     assert events == []
 
@@ -442,7 +424,7 @@ async def test_entry_required_with_none_loaded(
     assert hass.services.has_service(DOMAIN, SERVICE_PLACE_CALL)
 
     with pytest.raises(ServiceValidationError) as exc_info:
-        await _place_call(hass, {"destination": DESTINATION})
+        await place_call(hass, {"destination": DESTINATION})
 
     assert exc_info.value.translation_key == "entry_required"
     assert exc_info.value.translation_placeholders == {"count": "0"}
@@ -464,7 +446,7 @@ async def test_entry_not_found(
     before = len(simulator.requests)
 
     with pytest.raises(ServiceValidationError) as exc_info:
-        await _place_call(
+        await place_call(
             hass, {"destination": DESTINATION, "config_entry_id": entry_id}
         )
 
@@ -472,7 +454,7 @@ async def test_entry_not_found(
     assert err.translation_domain == DOMAIN
     assert err.translation_key == "entry_not_found"
     assert err.translation_placeholders == {"entry_id": entry_id}
-    assert str(err) == _translated("entry_not_found", {"entry_id": entry_id})
+    assert str(err) == translated("entry_not_found", {"entry_id": entry_id})
     assert len(simulator.requests) == before
     assert events == []
 
@@ -497,7 +479,7 @@ async def test_entry_not_loaded(
     before = len(simulator.requests)
 
     with pytest.raises(ServiceValidationError) as exc_info:
-        await _place_call(
+        await place_call(
             hass, {"destination": DESTINATION, "config_entry_id": entry.entry_id}
         )
 
@@ -505,7 +487,7 @@ async def test_entry_not_loaded(
     assert err.translation_domain == DOMAIN
     assert err.translation_key == "entry_not_loaded"
     assert err.translation_placeholders == {"title": entry.title}
-    assert str(err) == _translated("entry_not_loaded", {"title": entry.title})
+    assert str(err) == translated("entry_not_loaded", {"title": entry.title})
     assert len(simulator.requests) == before
     assert events == []
 
@@ -532,7 +514,7 @@ async def test_each_entry_uses_its_own_account(
         (init_integration, ALL_TOKEN, EXTENSION),
     ):
         before = len(simulator.requests)
-        response = await _place_call(
+        response = await place_call(
             hass,
             {"destination": DESTINATION, "config_entry_id": entry.entry_id},
             return_response=True,
@@ -599,7 +581,7 @@ async def test_response_and_event_on_success(
     """A placed call returns its result and fires exactly one matching event."""
     events = async_capture_events(hass, EVENT_CALL_RESULT)
 
-    response = await _place_call(
+    response = await place_call(
         hass, {"destination": DESTINATION} | data, return_response=True
     )
 
@@ -626,13 +608,25 @@ async def test_no_response_without_return_response(
     events = async_capture_events(hass, EVENT_CALL_RESULT)
     before = len(simulator.requests)
 
-    assert await _place_call(hass, {"destination": DESTINATION}) is None
+    assert await place_call(hass, {"destination": DESTINATION}) is None
 
     _one_request(simulator, before)
     await hass.async_block_till_done()
     assert len(events) == 1
     assert events[0].data["success"] is True
     assert events[0].data["message"] == "Call request sent"
+
+
+def _fault(name: str) -> Arrange:
+    """Return an arrangement that applies one of the simulator's named faults."""
+
+    async def arrange(
+        hass: HomeAssistant, entry: MockConfigEntry, simulator: Simulator
+    ) -> dict[str, Any]:
+        simulator.set_fault(name)
+        return {}
+
+    return arrange
 
 
 async def _wrong_token(
@@ -648,14 +642,6 @@ async def _rejected(
 ) -> dict[str, Any]:
     """Call a destination that rejects the call."""
     return {"destination": "+44 20 7946 0486", "wait": True}
-
-
-async def _dropped(
-    hass: HomeAssistant, entry: MockConfigEntry, simulator: Simulator
-) -> dict[str, Any]:
-    """Drop the connection without a reply."""
-    simulator.set_fault("drop")
-    return {}
 
 
 async def _stopped(
@@ -684,42 +670,26 @@ async def _slow_answer(
     return {"wait": True}
 
 
-async def _html(
-    hass: HomeAssistant, entry: MockConfigEntry, simulator: Simulator
-) -> dict[str, Any]:
-    """Answer with a login page."""
-    simulator.set_fault("html")
-    return {}
-
-
-async def _http500(
-    hass: HomeAssistant, entry: MockConfigEntry, simulator: Simulator
-) -> dict[str, Any]:
-    """Answer with a server error."""
-    simulator.set_fault("http500")
-    return {}
-
-
 @pytest.mark.parametrize(
     ("arrange", "category", "message", "requests"),
     [
         pytest.param(_wrong_token, "auth", "Invalid authentication", 1, id="auth"),
         pytest.param(_rejected, "api", "Call rejected", 1, id="api"),
-        pytest.param(_dropped, "connection", None, 1, id="connection-drop"),
+        pytest.param(_fault("drop"), "connection", None, 1, id="connection-drop"),
         pytest.param(_stopped, "connection", None, 0, id="connection-stopped"),
         pytest.param(_slow_reply, "timeout", "no reply within 0.1 s", 1, id="timeout"),
         pytest.param(
             _slow_answer, "timeout", "no reply within 0.1 s", 1, id="timeout-wait"
         ),
         pytest.param(
-            _html,
+            _fault("html"),
             "invalid_response",
             "reply is not an OK: or ERR: line",
             1,
             id="invalid-html",
         ),
         pytest.param(
-            _http500,
+            _fault("http500"),
             "invalid_response",
             "unexpected HTTP status 500",
             1,
@@ -745,7 +715,7 @@ async def test_failures(
     before = len(simulator.requests)
 
     with pytest.raises(HomeAssistantError) as exc_info:
-        await _place_call(hass, data, return_response=True)
+        await place_call(hass, data, return_response=True)
 
     err = exc_info.value
     assert not isinstance(err, ServiceValidationError)
@@ -757,7 +727,7 @@ async def test_failures(
     if message is not None:
         assert err.translation_placeholders == {"message": message}
     assert err.translation_placeholders["message"]
-    assert str(err) == _translated(
+    assert str(err) == translated(
         f"call_failed_{category}", err.translation_placeholders
     )
     assert len(simulator.requests) == before + requests
@@ -789,7 +759,7 @@ async def test_auth_failure_starts_reauth(
 
     for _ in range(2):
         with pytest.raises(HomeAssistantError, match="Invalid authentication"):
-            await _place_call(hass, {"destination": DESTINATION})
+            await place_call(hass, {"destination": DESTINATION})
     await hass.async_block_till_done()
 
     flows = list(init_integration.async_get_active_flows(hass, {SOURCE_REAUTH}))
@@ -801,7 +771,9 @@ async def test_auth_failure_starts_reauth(
 
 
 @pytest.mark.parametrize(
-    "arrange", [_rejected, _dropped, _html], ids=["api", "connection", "invalid"]
+    "arrange",
+    [_rejected, _fault("drop"), _fault("html")],
+    ids=["api", "connection", "invalid"],
 )
 async def test_other_failures_do_not_start_reauth(
     hass: HomeAssistant,
@@ -815,7 +787,7 @@ async def test_other_failures_do_not_start_reauth(
     )
 
     with pytest.raises(HomeAssistantError):
-        await _place_call(hass, data)
+        await place_call(hass, data)
     await hass.async_block_till_done()
 
     assert hass.config_entries.flow.async_progress_by_handler(DOMAIN) == []
@@ -844,12 +816,12 @@ async def test_wait_outcomes(
     data = {"destination": destination, "wait": True}
 
     if success:
-        response = await _place_call(hass, data, return_response=True)
+        response = await place_call(hass, data, return_response=True)
         assert response is not None
         assert response["message"] == message
     else:
         with pytest.raises(HomeAssistantError) as exc_info:
-            await _place_call(hass, data, return_response=True)
+            await place_call(hass, data, return_response=True)
         assert exc_info.value.translation_key == "call_failed_api"
         assert exc_info.value.translation_placeholders == {"message": message}
 
@@ -875,7 +847,7 @@ async def test_unload_cancels_a_call_in_flight(
     simulator.ring_time = 0.5
     events = async_capture_events(hass, EVENT_CALL_RESULT)
     call = hass.async_create_task(
-        _place_call(hass, {"destination": DESTINATION, "wait": True})
+        place_call(hass, {"destination": DESTINATION, "wait": True})
     )
     await _until_ringing(simulator)
 
@@ -887,9 +859,7 @@ async def test_unload_cancels_a_call_in_flight(
     assert err.translation_domain == DOMAIN
     assert err.translation_key == "call_failed_cancelled"
     assert err.translation_placeholders is not None
-    assert str(err) == _translated(
-        "call_failed_cancelled", err.translation_placeholders
-    )
+    assert str(err) == translated("call_failed_cancelled", err.translation_placeholders)
     await hass.async_block_till_done()
     assert len(events) == 1
     assert set(events[0].data) == RESULT_KEYS
@@ -906,7 +876,7 @@ async def test_caller_that_stops_waiting_does_not_cancel_the_call(
     simulator.ring_time = 0.2
     events = async_capture_events(hass, EVENT_CALL_RESULT)
     call = hass.async_create_task(
-        _place_call(hass, {"destination": DESTINATION, "wait": True})
+        place_call(hass, {"destination": DESTINATION, "wait": True})
     )
     await _until_ringing(simulator)
 
@@ -934,7 +904,7 @@ async def test_unexpected_error_still_fires_one_event(
     events = async_capture_events(hass, EVENT_CALL_RESULT)
 
     with pytest.raises(TypeError):
-        await _place_call(hass, {"destination": DESTINATION, "wait": True})
+        await place_call(hass, {"destination": DESTINATION, "wait": True})
 
     await hass.async_block_till_done()
     assert len(events) == 1
@@ -972,11 +942,11 @@ async def test_token_never_leaks_at_debug(
 
     async def _fails(data: dict[str, Any]) -> None:
         with pytest.raises(HomeAssistantError) as exc_info:
-            await _place_call(hass, data, return_response=True)
+            await place_call(hass, data, return_response=True)
         errors.append(exc_info.value)
 
     responses.append(
-        await _place_call(
+        await place_call(
             hass,
             {"destination": DESTINATION, "cidname": "Leak check", "wait": True},
             return_response=True,
@@ -1060,7 +1030,7 @@ def test_place_call_has_an_icon_and_translations() -> None:
     icons = json.loads((INTEGRATION / "icons.json").read_text())
     assert icons["services"][SERVICE_PLACE_CALL]["service"].startswith("mdi:")
 
-    strings = json.loads((INTEGRATION / "translations" / "en.json").read_text())
+    strings = TRANSLATIONS
     service = strings["services"][SERVICE_PLACE_CALL]
     assert service["name"]
     assert service["description"]

@@ -231,9 +231,9 @@ class SpectronicsClient:
     def _parse(self, http_status: int, body: bytes) -> str:
         """Return the message of an `OK:` reply; raise for anything else."""
         status, message = _split_reply(body)
+        message = self._redact(message)
         if status == "ERR":
             # The provider's answer whatever the HTTP status: it does not document those.
-            message = self._redact(message)
             if _AUTH_WORDS.search(message):
                 raise SpectronicsAuthError(message)
             raise SpectronicsApiError(message)
@@ -241,7 +241,7 @@ class SpectronicsClient:
             raise SpectronicsResponseError(f"unexpected HTTP status {http_status}")
         if status is None:
             raise SpectronicsResponseError(message)
-        return self._redact(message)
+        return message
 
     def _redact(self, text: str) -> str:
         """Hide the token should a reply or error echo it."""

@@ -14,7 +14,9 @@ from custom_components.spectronics_voip.const import (
     CONF_EXTENSION,
     DOMAIN,
     SERVICE_PLACE_CALL,
+    SUBENTRY_CONTACT,
 )
+from homeassistant.config_entries import ConfigSubentryData
 from homeassistant.const import CONF_API_TOKEN, CONF_URL
 from homeassistant.core import HomeAssistant, ServiceResponse
 
@@ -33,15 +35,38 @@ def make_entry(
     extension: str = EXTENSION,
     token: str = ALL_TOKEN,
     options: Mapping[str, Any] | None = None,
+    contacts: Mapping[str, Mapping[str, Any]] | None = None,
 ) -> MockConfigEntry:
-    """Return an entry for one extension, as the config flow creates it."""
+    """Return an entry for one extension, as the config flow creates it.
+
+    `contacts` maps each contact's name to its data, as the contact flow stores it.
+    """
     return MockConfigEntry(
         domain=DOMAIN,
         title=f"Extension {extension}",
         unique_id=extension,
         data={CONF_API_TOKEN: token, CONF_EXTENSION: extension, CONF_URL: url},
         options=dict(options or {}),
+        subentries_data=[
+            ConfigSubentryData(
+                data={"reverse": False, "wait": False, **data},
+                subentry_type=SUBENTRY_CONTACT,
+                title=name,
+                unique_id=None,
+            )
+            for name, data in (contacts or {}).items()
+        ],
     )
+
+
+def contact_id(entry: MockConfigEntry, name: str) -> str:
+    """Return the subentry id of the contact with this name."""
+    [subentry_id] = [
+        subentry.subentry_id
+        for subentry in entry.subentries.values()
+        if subentry.title == name
+    ]
+    return subentry_id
 
 
 async def place_call(

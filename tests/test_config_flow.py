@@ -514,7 +514,7 @@ async def test_reconfigure(
     assert init_integration.unique_id == EXTENSION
     assert init_integration.title == f"Extension {EXTENSION}"
     assert init_integration.state is ConfigEntryState.LOADED
-    assert init_integration.runtime_data.url == second_simulator.url
+    assert init_integration.runtime_data.client.url == second_simulator.url
     # The flow's check and the reload's: both on the new provider, neither rings.
     assert len(second_simulator.requests) == 2
     assert second_simulator.calls == simulator.calls == []
@@ -537,7 +537,7 @@ async def test_reconfigure_extension(
     assert init_integration.title == f"Extension {OTHER_EXTENSION}"
     assert init_integration.data[CONF_EXTENSION] == OTHER_EXTENSION
     assert init_integration.state is ConfigEntryState.LOADED
-    assert init_integration.runtime_data.extension == OTHER_EXTENSION
+    assert init_integration.runtime_data.client.extension == OTHER_EXTENSION
 
 
 async def test_reconfigure_to_another_entrys_extension(

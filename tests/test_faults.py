@@ -75,13 +75,13 @@ class Stage:
 
     def point_at(self, url: str) -> None:
         """Send the entry's calls to another URL until restored."""
-        client = self.entry.runtime_data
+        client = self.entry.runtime_data.client
         self.stack.callback(setattr, client, "url", client.url)
         client.url = url
 
     def short_timeouts(self) -> None:
         """Give up on a reply after SHORT_TIMEOUT instead of 20 s / 120 s."""
-        client = self.entry.runtime_data
+        client = self.entry.runtime_data.client
         self.stack.callback(setattr, client, "request_timeout", client.request_timeout)
         client.request_timeout = SHORT_TIMEOUT
         options = self.entry.options
@@ -586,7 +586,9 @@ async def test_unexpected_error_still_reports(
     bug = TypeError("Channel.getaddrinfo() takes 3 positional arguments")
 
     with (
-        patch.object(init_integration.runtime_data, "place_call", side_effect=bug),
+        patch.object(
+            init_integration.runtime_data.client, "place_call", side_effect=bug
+        ),
         pytest.raises(TypeError),
     ):
         await place_call(hass, {"destination": DESTINATION}, return_response=True)

@@ -28,7 +28,7 @@ async def test_setup_and_unload(
 ) -> None:
     """The entry loads after one check without a destination, and unloads."""
     assert init_integration.state is ConfigEntryState.LOADED
-    client = init_integration.runtime_data
+    client = init_integration.runtime_data.client
     assert isinstance(client, SpectronicsClient)
     assert client.url == simulator.url
     assert client.extension == EXTENSION

@@ -233,4 +233,4 @@ async def test_token_never_in_a_url(
         assert request.query == {}
         assert request.fields["auth"] == ALL_TOKEN
         assert request.body.startswith(b"auth=")
-    assert ALL_TOKEN not in init_integration.runtime_data.url
+    assert ALL_TOKEN not in init_integration.runtime_data.client.url

@@ -54,6 +54,7 @@ DESTINATION = "+44 (0)20-1234.5678"
 NORMALIZED = "+4402012345678"
 RESULT_KEYS = {
     "config_entry_id",
+    "contact",
     "extension",
     "destination",
     "source",
@@ -589,6 +590,7 @@ async def test_response_and_event_on_success(
         response
         == {
             "config_entry_id": init_integration.entry_id,
+            "contact": None,
             "destination": NORMALIZED,
             "success": True,
             "error": None,
@@ -656,7 +658,7 @@ async def _slow_reply(
     hass: HomeAssistant, entry: MockConfigEntry, simulator: Simulator
 ) -> dict[str, Any]:
     """Answer later than the client's request timeout."""
-    entry.runtime_data.request_timeout = 0.1
+    entry.runtime_data.client.request_timeout = 0.1
     simulator.set_fault(Fault(delay=0.4))
     return {}
 
@@ -738,6 +740,7 @@ async def test_failures(
     assert set(event) == RESULT_KEYS
     assert event == {
         "config_entry_id": init_integration.entry_id,
+        "contact": None,
         "extension": EXTENSION,
         "destination": data["destination"].replace(" ", ""),
         "source": None,
@@ -987,7 +990,7 @@ async def test_token_never_leaks_at_debug(
         "responses": [repr(response) for response in responses],
         "errors": [text for err in errors for text in exception_texts(err)],
         "flows": [repr(hass.config_entries.flow.async_progress())],
-        "client": [repr(entry.runtime_data)],
+        "client": [repr(entry.runtime_data.client)],
     }
     # Capture works: each channel holds what it should, including the destination.
     assert NORMALIZED in " ".join(material["logs"])

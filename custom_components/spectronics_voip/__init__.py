@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 from homeassistant.config_entries import ConfigEntry
-from homeassistant.const import CONF_API_TOKEN, CONF_URL
+from homeassistant.const import CONF_API_TOKEN, CONF_URL, Platform
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import (
     ConfigEntryAuthFailed,
     ConfigEntryError,
     ConfigEntryNotReady,
 )
-from homeassistant.helpers import config_validation as cv
+from homeassistant.helpers import config_validation as cv, device_registry as dr
 from homeassistant.helpers.aiohttp_client import async_get_clientsession
 from homeassistant.helpers.typing import ConfigType
 
@@ -20,12 +20,15 @@ from .api import (
     SpectronicsError,
     SpectronicsExtensionError,
 )
-from .const import CONF_EXTENSION, DOMAIN
+from .const import CONF_EXTENSION, DOMAIN, SUBENTRY_CONTACT
+from .dialer import SpectronicsDialer
+from .entity import account_device_info, async_update_contact_device
 from .services import async_setup_services
 
 CONFIG_SCHEMA = cv.config_entry_only_config_schema(DOMAIN)
+PLATFORMS: list[Platform] = [Platform.BUTTON, Platform.EVENT, Platform.NOTIFY]
 
-type SpectronicsConfigEntry = ConfigEntry[SpectronicsClient]
+type SpectronicsConfigEntry = ConfigEntry[SpectronicsDialer]
 
 
 async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
@@ -35,7 +38,7 @@ async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
 
 
 async def async_setup_entry(hass: HomeAssistant, entry: SpectronicsConfigEntry) -> bool:
-    """Check the account once, without a destination, and keep its client."""
+    """Check the account once, without a destination, and set up its dialer."""
     client = SpectronicsClient(
         async_get_clientsession(hass),
         entry.data[CONF_API_TOKEN],
@@ -60,12 +63,26 @@ async def async_setup_entry(hass: HomeAssistant, entry: SpectronicsConfigEntry) 
             translation_key="setup_not_ready",
             translation_placeholders={"error": str(err)},
         ) from err
-    entry.runtime_data = client
+    entry.runtime_data = SpectronicsDialer(hass, entry, client)
+    dr.async_get(hass).async_get_or_create(
+        config_entry_id=entry.entry_id, **account_device_info(entry)
+    )
+    entry.async_on_unload(entry.add_update_listener(_async_update_listener))
+    await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
     return True
+
+
+async def _async_update_listener(
+    hass: HomeAssistant, entry: SpectronicsConfigEntry
+) -> None:
+    """Rename the devices of renamed contacts; nothing is reloaded."""
+    for subentry in entry.subentries.values():
+        if subentry.subentry_type == SUBENTRY_CONTACT:
+            async_update_contact_device(hass, entry, subentry)
 
 
 async def async_unload_entry(
     hass: HomeAssistant, entry: SpectronicsConfigEntry
 ) -> bool:
-    """Unload an account; it holds no connections or listeners of its own."""
-    return True
+    """Unload an account's entities; its calls in flight are cancelled with it."""
+    return await hass.config_entries.async_unload_platforms(entry, PLATFORMS)

@@ -22,6 +22,7 @@ NUMBER_PATTERN: Final = re.compile(r"\+?[0-9*#]+")
 _NUMBER_SEPARATORS: Final = str.maketrans("", "", " -.()")
 _AUTH_WORDS: Final = re.compile(r"authenticat|\btoken|credential", re.IGNORECASE)
 _EXTENSION_WORDS: Final = re.compile(r"extension", re.IGNORECASE)
+_WHITESPACE_RUN: Final = re.compile(r"\s+")
 _HEADERS: Final = {"Accept": "text/plain"}
 _FORM_CONTENT_TYPE: Final = "application/x-www-form-urlencoded"
 
@@ -101,6 +102,18 @@ def validate_cidname(value: str) -> str:
     if len(value) > MAX_CIDNAME_LENGTH:
         raise SpectronicsValidationError("cidname", "longer than 40 characters")
     return value
+
+
+def fit_cidname(text: str) -> str:
+    """Return text as a caller name: printable, single-spaced, cut at a word boundary."""
+    printable = "".join(char if char.isprintable() else " " for char in text)
+    name = _WHITESPACE_RUN.sub(" ", printable).strip()
+    if len(name) <= MAX_CIDNAME_LENGTH:
+        return name
+    head = name[: MAX_CIDNAME_LENGTH + 1]
+    if " " not in head:
+        return name[:MAX_CIDNAME_LENGTH]
+    return head.rsplit(" ", 1)[0].rstrip()
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -2,14 +2,22 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from functools import partial
 from typing import Any
 
 import voluptuous as vol
 from yarl import URL
 
-from homeassistant.config_entries import ConfigFlow, ConfigFlowResult, OptionsFlow
-from homeassistant.const import CONF_API_TOKEN, CONF_URL
+from homeassistant.config_entries import (
+    ConfigEntry,
+    ConfigFlow,
+    ConfigFlowResult,
+    ConfigSubentryFlow,
+    OptionsFlow,
+    SubentryFlowResult,
+)
+from homeassistant.const import CONF_API_TOKEN, CONF_NAME, CONF_URL
 from homeassistant.core import callback
 from homeassistant.helpers.aiohttp_client import async_get_clientsession
 from homeassistant.helpers.selector import (
@@ -33,17 +41,23 @@ from .api import (
     SpectronicsExtensionError,
     SpectronicsResponseError,
     SpectronicsValidationError,
+    normalize_number,
     validate_cidname,
+    validate_extension,
 )
 from .const import (
     CONF_CIDNAME,
+    CONF_DESTINATION,
     CONF_EXTENSION,
+    CONF_REVERSE,
+    CONF_SOURCE,
     CONF_WAIT,
     CONF_WAIT_TIMEOUT,
     DOMAIN,
     LOGGER,
     MAX_WAIT_TIMEOUT,
     MIN_WAIT_TIMEOUT,
+    SUBENTRY_CONTACT,
 )
 
 TOKEN_FIELD = {
@@ -77,6 +91,26 @@ OPTIONS_SCHEMA = vol.Schema(
     }
 )
 
+TEL_SELECTOR = TextSelector(TextSelectorConfig(type=TextSelectorType.TEL))
+CONTACT_SCHEMA = vol.Schema(
+    {
+        vol.Required(CONF_NAME): TextSelector(),
+        vol.Required(CONF_DESTINATION): TEL_SELECTOR,
+        vol.Optional(CONF_CIDNAME): TextSelector(),
+        vol.Required(CONF_WAIT, default=False): BooleanSelector(),
+        vol.Required(CONF_REVERSE, default=False): BooleanSelector(),
+        vol.Optional(CONF_SOURCE): TEL_SELECTOR,
+        vol.Optional(CONF_EXTENSION): TextSelector(),
+    }
+)
+# The client's own validators: a contact is checked exactly as a call is.
+CONTACT_VALIDATORS: dict[str, Callable[[str], str]] = {
+    CONF_DESTINATION: partial(normalize_number, CONF_DESTINATION),
+    CONF_SOURCE: partial(normalize_number, CONF_SOURCE),
+    CONF_EXTENSION: validate_extension,
+    CONF_CIDNAME: validate_cidname,
+}
+
 
 def _clean(user_input: Mapping[str, Any]) -> dict[str, Any]:
     """Strip the whitespace a paste leaves around each field."""
@@ -101,6 +135,14 @@ class SpectronicsConfigFlow(ConfigFlow, domain=DOMAIN):
     """Set up one extension of a Spectronics account."""
 
     VERSION = 1
+
+    @classmethod
+    @callback
+    def async_get_supported_subentry_types(
+        cls, config_entry: ConfigEntry
+    ) -> dict[str, type[ConfigSubentryFlow]]:
+        """Return the subentry types: quick-dial contacts."""
+        return {SUBENTRY_CONTACT: ContactSubentryFlow}
 
     @staticmethod
     @callback
@@ -234,3 +276,78 @@ class SpectronicsOptionsFlow(OptionsFlow):
             ),
             errors=errors,
         )
+
+
+class ContactSubentryFlow(ConfigSubentryFlow):
+    """Add or change a quick-dial contact of an account."""
+
+    async def async_step_user(
+        self, user_input: dict[str, Any] | None = None
+    ) -> SubentryFlowResult:
+        """Ask for the contact's name, number and call settings."""
+        errors: dict[str, str] = {}
+        if user_input is not None:
+            name, data, errors = self._validate(user_input, None)
+            if not errors:
+                return self.async_create_entry(title=name, data=data)
+        return self.async_show_form(
+            step_id="user",
+            data_schema=self.add_suggested_values_to_schema(
+                CONTACT_SCHEMA,
+                user_input
+                or {CONF_WAIT: self._get_entry().options.get(CONF_WAIT, False)},
+            ),
+            errors=errors,
+        )
+
+    async def async_step_reconfigure(
+        self, user_input: dict[str, Any] | None = None
+    ) -> SubentryFlowResult:
+        """Change a contact; its entities stay, the next call uses the change."""
+        subentry = self._get_reconfigure_subentry()
+        errors: dict[str, str] = {}
+        if user_input is not None:
+            name, data, errors = self._validate(user_input, subentry.subentry_id)
+            if not errors:
+                return self.async_update_and_abort(
+                    self._get_entry(), subentry, title=name, data=data
+                )
+        return self.async_show_form(
+            step_id="reconfigure",
+            data_schema=self.add_suggested_values_to_schema(
+                CONTACT_SCHEMA,
+                user_input or {CONF_NAME: subentry.title, **subentry.data},
+            ),
+            description_placeholders={CONF_NAME: subentry.title},
+            errors=errors,
+        )
+
+    def _validate(
+        self, user_input: Mapping[str, Any], subentry_id: str | None
+    ) -> tuple[str, dict[str, Any], dict[str, str]]:
+        """Return the name, the data to store and the field errors of a contact."""
+        name = " ".join(user_input[CONF_NAME].split())
+        errors: dict[str, str] = {}
+        if not name:
+            errors[CONF_NAME] = "invalid_name"
+        elif any(
+            other.title.casefold() == name.casefold()
+            for other in self._get_entry().subentries.values()
+            if other.subentry_type == SUBENTRY_CONTACT
+            and other.subentry_id != subentry_id
+        ):
+            errors[CONF_NAME] = "name_in_use"
+        data: dict[str, Any] = {}
+        for key, validate in CONTACT_VALIDATORS.items():
+            value = user_input.get(key, "").strip()
+            if not value and key != CONF_DESTINATION:
+                continue
+            try:
+                data[key] = validate(value)
+            except SpectronicsValidationError:
+                errors[key] = f"invalid_{key}"
+        data |= {
+            CONF_REVERSE: user_input[CONF_REVERSE],
+            CONF_WAIT: user_input[CONF_WAIT],
+        }
+        return name, data, errors

@@ -8,18 +8,27 @@ from typing import Final
 DOMAIN: Final = "spectronics_voip"
 LOGGER = logging.getLogger(__package__)
 
+MANUFACTURER: Final = "Spectronics"
+PROVIDER_URL: Final = "http://voip.spectronics.co.uk/"
+
 CONF_EXTENSION: Final = "extension"
 CONF_CIDNAME: Final = "cidname"
+CONF_DESTINATION: Final = "destination"
+CONF_REVERSE: Final = "reverse"
+CONF_SOURCE: Final = "source"
 CONF_WAIT: Final = "wait"
 CONF_WAIT_TIMEOUT: Final = "wait_timeout"
 
 MIN_WAIT_TIMEOUT: Final = 10
 MAX_WAIT_TIMEOUT: Final = 600
 
+SUBENTRY_CONTACT: Final = "contact"
+
 SERVICE_PLACE_CALL: Final = "place_call"
 EVENT_CALL_RESULT: Final = f"{DOMAIN}_call_result"
 
 ATTR_CONFIG_ENTRY_ID: Final = "config_entry_id"
+ATTR_CONTACT: Final = "contact"
 ATTR_DESTINATION: Final = "destination"
 ATTR_EXTENSION: Final = "extension"
 ATTR_CIDNAME: Final = "cidname"
@@ -29,6 +38,11 @@ ATTR_WAIT: Final = "wait"
 ATTR_SUCCESS: Final = "success"
 ATTR_MESSAGE: Final = "message"
 ATTR_ERROR: Final = "error"
+
+# "Last call" event types.
+EVENT_REQUESTED: Final = "requested"
+EVENT_ANSWERED: Final = "answered"
+EVENT_FAILED: Final = "failed"
 
 # Result event `error` values besides the client's categories.
 ERROR_CANCELLED: Final = "cancelled"

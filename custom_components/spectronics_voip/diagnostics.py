@@ -9,18 +9,24 @@ from homeassistant.const import CONF_API_TOKEN
 from homeassistant.core import HomeAssistant
 
 from . import SpectronicsConfigEntry
-from .const import CONF_CIDNAME, CONF_EXTENSION
+from .const import CONF_CIDNAME, CONF_DESTINATION, CONF_EXTENSION, CONF_SOURCE
 
 TO_REDACT = {CONF_API_TOKEN, CONF_EXTENSION, CONF_CIDNAME, "unique_id", "title"}
+CONTACT_TO_REDACT = {CONF_DESTINATION, CONF_SOURCE, *TO_REDACT}
 
 
 async def async_get_config_entry_diagnostics(
     hass: HomeAssistant, entry: SpectronicsConfigEntry
 ) -> dict[str, Any]:
-    """Return the entry and its client's settings, without secrets."""
-    client = entry.runtime_data
+    """Return the entry, its contacts and its client's settings, without secrets."""
+    client = entry.runtime_data.client
+    entry_dict = entry.as_dict()
+    contacts = entry_dict.pop("subentries", [])
     return {
-        "entry": async_redact_data(entry.as_dict(), TO_REDACT),
+        "entry": async_redact_data(entry_dict, TO_REDACT),
+        "contacts": [
+            async_redact_data(contact, CONTACT_TO_REDACT) for contact in contacts
+        ],
         "client": {
             "url": client.url,
             "request_timeout": client.request_timeout,

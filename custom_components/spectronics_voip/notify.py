@@ -1,0 +1,57 @@
+"""A notify entity for each quick-dial contact: the message becomes the caller name."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from homeassistant.components.notify import NotifyEntity, NotifyEntityFeature
+from homeassistant.config_entries import ConfigSubentry
+from homeassistant.core import HomeAssistant
+from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
+
+from .api import fit_cidname
+from .entity import SpectronicsContactEntity, async_setup_contact_entities
+from .services import async_dial, contact_request
+
+if TYPE_CHECKING:
+    from . import SpectronicsConfigEntry
+
+# Messages go to the account's dialer, which queues and limits calls itself.
+PARALLEL_UPDATES = 0
+
+
+async def async_setup_entry(
+    hass: HomeAssistant,
+    entry: SpectronicsConfigEntry,
+    async_add_entities: AddConfigEntryEntitiesCallback,
+) -> None:
+    """Add a notify entity for each contact."""
+    async_setup_contact_entities(entry, async_add_entities, _make)
+
+
+def _make(
+    entry: SpectronicsConfigEntry, subentry: ConfigSubentry
+) -> list[SpectronicsNotifyEntity]:
+    """Return the contact's notify entity."""
+    return [SpectronicsNotifyEntity(entry, subentry)]
+
+
+class SpectronicsNotifyEntity(SpectronicsContactEntity, NotifyEntity):
+    """Calls the contact, showing the message (or the title) as the caller name."""
+
+    _attr_name = None
+    _attr_translation_key = "contact"
+    _attr_supported_features = NotifyEntityFeature.TITLE
+
+    def __init__(self, entry: SpectronicsConfigEntry, subentry: ConfigSubentry) -> None:
+        """Create the notify entity of a contact."""
+        super().__init__(entry, subentry, "notify")
+
+    async def async_send_message(self, message: str, title: str | None = None) -> None:
+        """Place the contact's call with the title, else the message, as caller name."""
+        subentry = self.subentry
+        cidname = fit_cidname(title or "") or fit_cidname(message)
+        request = contact_request(self.entry, subentry, cidname)
+        await async_dial(
+            self.entry, request, contact=subentry.title, context=self._context
+        )

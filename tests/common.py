@@ -19,6 +19,7 @@ from custom_components.spectronics_voip.const import (
 from homeassistant.config_entries import ConfigSubentryData
 from homeassistant.const import CONF_API_TOKEN, CONF_URL
 from homeassistant.core import HomeAssistant, ServiceResponse
+from homeassistant.helpers import device_registry as dr
 
 from .simulator import ALL_TOKEN, EXTENSION
 
@@ -94,3 +95,14 @@ def free_port() -> int:
         sock.bind(("127.0.0.1", 0))
         port: int = sock.getsockname()[1]
     return port
+
+
+def entry_device(
+    hass: HomeAssistant, entry: MockConfigEntry, key: str | None = None
+) -> dr.DeviceEntry | None:
+    """Return the account's device, or with `key` (a subentry id) a contact's."""
+    identifier = (DOMAIN, f"{entry.entry_id}_{key}" if key else entry.entry_id)
+    devices = dr.async_entries_for_config_entry(dr.async_get(hass), entry.entry_id)
+    return next(
+        (device for device in devices if identifier in device.identifiers), None
+    )

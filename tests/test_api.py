@@ -9,10 +9,12 @@ import tracemalloc
 from typing import Any
 
 import aiohttp
+from hypothesis import given, strategies as st
 import pytest
 from yarl import URL
 
 from custom_components.spectronics_voip.api import (
+    MAX_CIDNAME_LENGTH,
     MAX_REPLY_BYTES,
     CallRequest,
     CallResult,
@@ -25,6 +27,8 @@ from custom_components.spectronics_voip.api import (
     SpectronicsResponseError,
     SpectronicsTimeoutError,
     SpectronicsValidationError,
+    fit_cidname,
+    validate_cidname,
 )
 
 from .simulator import (
@@ -1192,3 +1196,37 @@ async def test_empty_token_not_redacted(
     result = await client.place_call(CallRequest(destination="100"))
     assert result.message == "Call request sent"
     assert simulator.requests[-1].fields["auth"] == ""
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Dinner", "Dinner"),
+        ("  two   spaces\tand\ttabs\n", "two spaces and tabs"),
+        ("a\x00b\x1bc\u200bd\u2028e", "a b c d e"),
+        ("x" * 41, "x" * 40),
+        ("1234567890 " * 4 + "end", "1234567890 1234567890 1234567890"),
+        ("1234567890" * 4 + " next", "1234567890" * 4),
+        (
+            "ALARM: KITCHEN SMOKE " + "detected " * 3,
+            "ALARM: KITCHEN SMOKE detected detected",
+        ),
+        ("🔥" * 50, "🔥" * 40),
+        ("\x00\x01\t ", ""),
+    ],
+)
+def test_fit_cidname(text: str, expected: str) -> None:
+    """Control characters and whitespace runs become one space; cut at a word."""
+    assert fit_cidname(text) == expected
+
+
+@given(st.text(max_size=200))
+def test_fit_cidname_always_gives_a_valid_caller_name(text: str) -> None:
+    """Whatever the text, the result passes the caller name's own validator."""
+    name = fit_cidname(text)
+    assert validate_cidname(name) == name
+    assert fit_cidname(name) == name
+    words = " ".join(text.split()).split(" ")
+    if name and len(name) < MAX_CIDNAME_LENGTH:
+        # Cut only at a boundary: the name is whole leading words of the cleaned text.
+        assert fit_cidname(" ".join(words)).startswith(name)

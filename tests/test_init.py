@@ -33,6 +33,8 @@ async def test_setup_and_unload(
     assert client.url == simulator.url
     assert client.extension == EXTENSION
     assert ALL_TOKEN not in repr(client)
+    dialer = init_integration.runtime_data
+    assert repr(dialer) == f"SpectronicsDialer({client!r})"
     [request] = simulator.requests
     assert request.fields == {"auth": ALL_TOKEN, "extension": EXTENSION}
     assert simulator.calls == []

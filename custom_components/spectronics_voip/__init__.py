@@ -20,7 +20,7 @@ from .api import (
     SpectronicsError,
     SpectronicsExtensionError,
 )
-from .const import CONF_EXTENSION, DOMAIN, SUBENTRY_CONTACT
+from .const import CONF_EXTENSION, DOMAIN
 from .dialer import SpectronicsDialer
 from .entity import account_device_info, async_update_contact_device
 from .services import async_setup_services
@@ -76,9 +76,8 @@ async def _async_update_listener(
     hass: HomeAssistant, entry: SpectronicsConfigEntry
 ) -> None:
     """Rename the devices of renamed contacts; nothing is reloaded."""
-    for subentry in entry.subentries.values():
-        if subentry.subentry_type == SUBENTRY_CONTACT:
-            async_update_contact_device(hass, entry, subentry)
+    for subentry in entry.subentries.values():  # all of them are contacts
+        async_update_contact_device(hass, entry, subentry)
 
 
 async def async_unload_entry(

@@ -33,7 +33,7 @@ from .const import (
 if TYPE_CHECKING:
     from . import SpectronicsConfigEntry
 
-type CallListener = Callable[[dict[str, Any]], None]
+type CallListener = Callable[[dict[str, Any], Context], None]
 
 
 class SpectronicsCancelledError(SpectronicsError):
@@ -63,7 +63,7 @@ class SpectronicsDialer:
 
     @callback
     def async_add_listener(self, listener: CallListener) -> CALLBACK_TYPE:
-        """Call `listener` with every call's result; return the remover."""
+        """Call `listener` with every call's result and context; return the remover."""
         self._listeners.append(listener)
         return lambda: self._listeners.remove(listener)
 
@@ -75,6 +75,7 @@ class SpectronicsDialer:
         context: Context | None = None,
     ) -> dict[str, Any]:
         """Place one call and return its result, or raise a SpectronicsError."""
+        context = context or Context()
         # The entry owns the call: unloading the entry cancels it (it still reports).
         task = self.entry.async_create_background_task(
             self.hass,
@@ -90,7 +91,7 @@ class SpectronicsDialer:
             raise SpectronicsCancelledError(CANCELLED_MESSAGE) from None
 
     async def _async_send(
-        self, request: CallRequest, contact: str | None, context: Context | None
+        self, request: CallRequest, contact: str | None, context: Context
     ) -> dict[str, Any]:
         """Send the call once and report it exactly once, whatever the outcome."""
         result: dict[str, Any] = {
@@ -124,7 +125,7 @@ class SpectronicsDialer:
     def _async_report(
         self,
         result: dict[str, Any],
-        context: Context | None,
+        context: Context,
         error: str | None,
         message: str,
     ) -> None:
@@ -144,4 +145,4 @@ class SpectronicsDialer:
         )
         self.hass.bus.async_fire(EVENT_CALL_RESULT, result, context=context)
         for listener in list(self._listeners):
-            listener(result)
+            listener(result, context)

@@ -12,7 +12,7 @@ from homeassistant.helpers.device_registry import DeviceEntryType, DeviceInfo
 from homeassistant.helpers.entity import Entity
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
-from .const import DOMAIN, MANUFACTURER, PROVIDER_URL, SUBENTRY_CONTACT
+from .const import DOMAIN, MANUFACTURER, PROVIDER_URL
 
 if TYPE_CHECKING:
     from . import SpectronicsConfigEntry
@@ -52,8 +52,15 @@ def async_update_contact_device(
         model="Quick-dial contact",
         entry_type=DeviceEntryType.SERVICE,
     )
-    account = registry.async_get_device(identifiers={(DOMAIN, entry.entry_id)})
-    via_device_id = account.id if account else None
+    # Looked up among the entry's devices: 2026.x deprecates async_get_device.
+    via_device_id = next(
+        (
+            account.id
+            for account in dr.async_entries_for_config_entry(registry, entry.entry_id)
+            if (DOMAIN, entry.entry_id) in account.identifiers
+        ),
+        None,
+    )
     if device.via_device_id != via_device_id:
         # Set here rather than in DeviceInfo, whose via_device 2026.x deprecates.
         registry.async_update_device(device.id, via_device_id=via_device_id)
@@ -106,8 +113,8 @@ def async_setup_contact_entities(
 
     def add_new_contacts() -> None:
         """Add the entities of the contacts that have none yet."""
-        for subentry_id, subentry in entry.subentries.items():
-            if subentry.subentry_type != SUBENTRY_CONTACT or subentry_id in added:
+        for subentry_id, subentry in entry.subentries.items():  # all are contacts
+            if subentry_id in added:
                 continue
             added.add(subentry_id)
             async_update_contact_device(entry.runtime_data.hass, entry, subentry)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from homeassistant.components.event import EventEntity
-from homeassistant.core import HomeAssistant, callback
+from homeassistant.core import Context, HomeAssistant, callback
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from .const import (
@@ -57,8 +57,10 @@ class SpectronicsLastCallEvent(SpectronicsEntity, EventEntity):
         self.async_on_remove(self.entry.runtime_data.async_add_listener(self._on_call))
 
     @callback
-    def _on_call(self, result: dict[str, Any]) -> None:
+    def _on_call(self, result: dict[str, Any], context: Context) -> None:
         """Show a call's outcome, with its data (never the token) as attributes."""
+        # The state change then names what placed the call, as the event does.
+        self.async_set_context(context)
         attributes = {
             key: value for key, value in result.items() if key != ATTR_CONFIG_ENTRY_ID
         }

@@ -1,0 +1,138 @@
+"""The logbook describes every call, as the logbook panel and card show it."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from pytest_homeassistant_custom_component.common import MockConfigEntry
+from pytest_homeassistant_custom_component.components.recorder.common import (
+    async_wait_recording_done,
+)
+from pytest_homeassistant_custom_component.typing import WebSocketGenerator
+
+from custom_components.spectronics_voip.const import DOMAIN, EVENT_CALL_RESULT
+from homeassistant.components.recorder import Recorder
+from homeassistant.const import ATTR_ENTITY_ID
+from homeassistant.core import HomeAssistant
+from homeassistant.exceptions import HomeAssistantError
+from homeassistant.setup import async_setup_component
+from homeassistant.util import dt as dt_util
+
+from .common import make_entry, place_call
+from .simulator import Simulator
+
+LAST_CALL = "event.extension_1234567_last_call"
+
+
+@pytest.fixture(autouse=True)
+def auto_enable_custom_integrations(
+    recorder_mock: Recorder, enable_custom_integrations: None
+) -> None:
+    """Start the recorder before Home Assistant, as it must, then allow the integration."""
+
+
+@pytest.fixture
+def mock_config_entry(simulator: Simulator) -> MockConfigEntry:
+    """Return an account with the contact Mum."""
+    return make_entry(
+        simulator.url,
+        contacts={
+            "Mum": {"destination": "07700900123"},
+            "Gate": {"destination": "2001486", "wait": True},
+        },
+    )
+
+
+def _set_up_logbook_without_frontend(hass: HomeAssistant) -> None:
+    """Count the frontend, which the test environment lacks, as set up.
+
+    The logbook depends on it only to register its panel; its API works without.
+    """
+    hass.config.components.add("frontend")
+
+
+async def _logbook(
+    hass: HomeAssistant, hass_ws_client: WebSocketGenerator, start: Any
+) -> list[dict[str, Any]]:
+    """Return the logbook's entries of this integration since `start`."""
+    await async_wait_recording_done(hass)
+    client = await hass_ws_client(hass)
+    await client.send_json_auto_id(
+        {"type": "logbook/get_events", "start_time": start.isoformat()}
+    )
+    response = await client.receive_json()
+    assert response["success"], response
+    return [entry for entry in response["result"] if entry.get("domain") == DOMAIN]
+
+
+async def test_calls_in_the_logbook(
+    hass: HomeAssistant,
+    hass_ws_client: WebSocketGenerator,
+    mock_config_entry: MockConfigEntry,
+    simulator: Simulator,
+) -> None:
+    """Requested, answered and failed calls read as sentences, linked to Last call."""
+    _set_up_logbook_without_frontend(hass)
+    assert await async_setup_component(hass, "logbook", {})
+    mock_config_entry.add_to_hass(hass)
+    await hass.config_entries.async_setup(mock_config_entry.entry_id)
+    await hass.async_block_till_done()
+    start = dt_util.utcnow()
+    await hass.services.async_call(
+        "button", "press", {ATTR_ENTITY_ID: "button.mum_call"}, blocking=True
+    )
+    await place_call(hass, {"destination": "0800 123", "wait": True})
+    with pytest.raises(HomeAssistantError):
+        await hass.services.async_call(
+            "button", "press", {ATTR_ENTITY_ID: "button.gate_call"}, blocking=True
+        )
+    assert len(simulator.calls) == 3
+
+    entries = await _logbook(hass, hass_ws_client, start)
+
+    assert [entry["message"] for entry in entries] == [
+        "Call to Mum (07700900123) requested",
+        "Call to 0800123 answered",
+        "Call to Gate (2001486) failed: Call rejected",
+    ]
+    assert {entry["name"] for entry in entries} == {"Spectronics VoIP"}
+    assert {entry["entity_id"] for entry in entries} == {LAST_CALL}
+    # The logbook names what placed each call: the press, the action.
+    assert [
+        (entry["context_domain"], entry["context_service"]) for entry in entries
+    ] == [
+        ("button", "press"),
+        (DOMAIN, "place_call"),
+        ("button", "press"),
+    ]
+
+
+async def test_event_of_a_removed_account_is_still_described(
+    hass: HomeAssistant,
+    hass_ws_client: WebSocketGenerator,
+    mock_config_entry: MockConfigEntry,
+) -> None:
+    """A recorded event whose account is gone still reads, with no entity."""
+    _set_up_logbook_without_frontend(hass)
+    assert await async_setup_component(hass, "logbook", {})
+    mock_config_entry.add_to_hass(hass)
+    await hass.config_entries.async_setup(mock_config_entry.entry_id)
+    await hass.async_block_till_done()
+    start = dt_util.utcnow()
+    hass.bus.async_fire(
+        EVENT_CALL_RESULT,
+        {
+            "config_entry_id": "gone",
+            "contact": None,
+            "destination": "123",
+            "wait": False,
+            "success": True,
+            "message": "Call request sent",
+        },
+    )
+
+    [entry] = await _logbook(hass, hass_ws_client, start)
+
+    assert entry["message"] == "Call to 123 requested"
+    assert "entity_id" not in entry or entry["entity_id"] is None

@@ -75,7 +75,8 @@ async def async_setup_entry(hass: HomeAssistant, entry: SpectronicsConfigEntry) 
 async def _async_update_listener(
     hass: HomeAssistant, entry: SpectronicsConfigEntry
 ) -> None:
-    """Rename the devices of renamed contacts; nothing is reloaded."""
+    """Apply a change of options or contacts; nothing is reloaded."""
+    entry.runtime_data.async_wake()  # the simultaneous-call limit may have grown
     for subentry in entry.subentries.values():  # all of them are contacts
         async_update_contact_device(hass, entry, subentry)
 

@@ -50,6 +50,10 @@ class SpectronicsConnectionError(SpectronicsError):
     category = "connection"
 
 
+class SpectronicsConnectError(SpectronicsConnectionError):
+    """No connection could be made (refused, DNS failure, unreachable): nothing was sent."""
+
+
 class SpectronicsTimeoutError(SpectronicsError):
     """The provider did not answer in time."""
 
@@ -226,6 +230,11 @@ class SpectronicsClient:
                 reply = await _read_bounded(response.content)
         except TimeoutError as err:
             raise SpectronicsTimeoutError(f"no reply within {timeout:g} s") from err
+        except aiohttp.ClientSSLError as err:
+            # Nothing was sent either, but trying again would meet the same certificate.
+            raise SpectronicsConnectionError(self._redact(str(err))) from err
+        except aiohttp.ClientConnectorError as err:
+            raise SpectronicsConnectError(self._redact(str(err))) from err
         except aiohttp.ClientError as err:
             raise SpectronicsConnectionError(
                 self._redact(str(err) or type(err).__name__)

@@ -46,15 +46,24 @@ from .api import (
     validate_extension,
 )
 from .const import (
+    CONF_ADMIN_ONLY,
+    CONF_ALLOWED_NUMBERS,
     CONF_CIDNAME,
+    CONF_COOLDOWN,
     CONF_DESTINATION,
     CONF_EXTENSION,
+    CONF_MAX_CONCURRENT_CALLS,
     CONF_REVERSE,
     CONF_SOURCE,
     CONF_WAIT,
     CONF_WAIT_TIMEOUT,
+    DEFAULT_ADMIN_ONLY,
+    DEFAULT_COOLDOWN,
+    DEFAULT_MAX_CONCURRENT_CALLS,
     DOMAIN,
     LOGGER,
+    MAX_CONCURRENT_CALLS,
+    MAX_COOLDOWN,
     MAX_WAIT_TIMEOUT,
     MIN_WAIT_TIMEOUT,
     SUBENTRY_CONTACT,
@@ -88,8 +97,29 @@ OPTIONS_SCHEMA = vol.Schema(
                 mode=NumberSelectorMode.BOX,
             )
         ),
+        vol.Required(CONF_COOLDOWN, default=DEFAULT_COOLDOWN): NumberSelector(
+            NumberSelectorConfig(
+                min=0,
+                max=MAX_COOLDOWN,
+                step=1,
+                unit_of_measurement="s",
+                mode=NumberSelectorMode.BOX,
+            )
+        ),
+        vol.Required(
+            CONF_MAX_CONCURRENT_CALLS, default=DEFAULT_MAX_CONCURRENT_CALLS
+        ): NumberSelector(
+            NumberSelectorConfig(
+                min=1, max=MAX_CONCURRENT_CALLS, step=1, mode=NumberSelectorMode.BOX
+            )
+        ),
+        vol.Optional(CONF_ALLOWED_NUMBERS): TextSelector(
+            TextSelectorConfig(multiple=True)
+        ),
+        vol.Required(CONF_ADMIN_ONLY, default=DEFAULT_ADMIN_ONLY): BooleanSelector(),
     }
 )
+INTEGER_OPTIONS = (CONF_WAIT_TIMEOUT, CONF_COOLDOWN, CONF_MAX_CONCURRENT_CALLS)
 
 TEL_SELECTOR = TextSelector(TextSelectorConfig(type=TextSelectorType.TEL))
 CONTACT_SCHEMA = vol.Schema(
@@ -251,24 +281,42 @@ class SpectronicsConfigFlow(ConfigFlow, domain=DOMAIN):
         )
 
 
+def _allowed_numbers(entries: list[str]) -> list[str]:
+    """Return the allowed numbers and prefixes, normalized as a call's numbers are."""
+    allowed: list[str] = []
+    for entry in filter(None, (entry.strip() for entry in entries)):
+        prefix = entry.endswith("*")
+        number = normalize_number(CONF_ALLOWED_NUMBERS, entry.removesuffix("*"))
+        allowed.append(f"{number}*" if prefix else number)
+    return list(dict.fromkeys(allowed))
+
+
 class SpectronicsOptionsFlow(OptionsFlow):
-    """Defaults for calls that do not set them."""
+    """Defaults for calls that do not set them, and the safety rails."""
 
     async def async_step_init(
         self, user_input: dict[str, Any] | None = None
     ) -> ConfigFlowResult:
-        """Ask for the default caller name, wait and wait timeout."""
+        """Ask for the call defaults and the safety rails."""
         errors: dict[str, str] = {}
         if user_input is not None:
-            cidname = user_input.get(CONF_CIDNAME, "").strip()
+            options = {
+                **user_input,
+                CONF_CIDNAME: user_input.get(CONF_CIDNAME, "").strip(),
+            }
+            options |= {key: int(options[key]) for key in INTEGER_OPTIONS}
             try:
-                validate_cidname(cidname)
+                validate_cidname(options[CONF_CIDNAME])
             except SpectronicsValidationError:
                 errors[CONF_CIDNAME] = "invalid_cidname"
-            else:
-                return self.async_create_entry(
-                    data={**user_input, CONF_CIDNAME: cidname}
+            try:
+                options[CONF_ALLOWED_NUMBERS] = _allowed_numbers(
+                    options.get(CONF_ALLOWED_NUMBERS, [])
                 )
+            except SpectronicsValidationError:
+                errors[CONF_ALLOWED_NUMBERS] = "invalid_allowed_number"
+            if not errors:
+                return self.async_create_entry(data=options)
         return self.async_show_form(
             step_id="init",
             data_schema=self.add_suggested_values_to_schema(

@@ -22,9 +22,31 @@ CONF_WAIT_TIMEOUT: Final = "wait_timeout"
 MIN_WAIT_TIMEOUT: Final = 10
 MAX_WAIT_TIMEOUT: Final = 600
 
+# Safety rails (options of the account).
+CONF_COOLDOWN: Final = "cooldown"
+CONF_MAX_CONCURRENT_CALLS: Final = "max_concurrent_calls"
+CONF_ALLOWED_NUMBERS: Final = "allowed_numbers"
+CONF_ADMIN_ONLY: Final = "admin_only"
+DEFAULT_COOLDOWN: Final = 30
+MAX_COOLDOWN: Final = 3600
+DEFAULT_MAX_CONCURRENT_CALLS: Final = 4
+MAX_CONCURRENT_CALLS: Final = 100
+DEFAULT_ADMIN_ONLY: Final = True
+# Pauses before the retries of a call that could not connect at all.
+RETRY_DELAYS: Final = (1.0, 2.0)
+
+# call_until_answered.
+CONF_CONTACTS: Final = "contacts"
+CONF_DESTINATIONS: Final = "destinations"
+CONF_ROUNDS: Final = "rounds"
+CONF_DELAY: Final = "delay"
+MAX_ROUNDS: Final = 10
+MAX_DELAY: Final = 600
+
 SUBENTRY_CONTACT: Final = "contact"
 
 SERVICE_PLACE_CALL: Final = "place_call"
+SERVICE_CALL_UNTIL_ANSWERED: Final = "call_until_answered"
 EVENT_CALL_RESULT: Final = f"{DOMAIN}_call_result"
 
 ATTR_CONFIG_ENTRY_ID: Final = "config_entry_id"
@@ -38,6 +60,9 @@ ATTR_WAIT: Final = "wait"
 ATTR_SUCCESS: Final = "success"
 ATTR_MESSAGE: Final = "message"
 ATTR_ERROR: Final = "error"
+ATTR_SUPPRESSED: Final = "suppressed"
+ATTR_ANSWERED_BY: Final = "answered_by"
+ATTR_ATTEMPTS: Final = "attempts"
 
 # "Last call" event types.
 EVENT_REQUESTED: Final = "requested"

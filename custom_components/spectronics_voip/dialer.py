@@ -1,14 +1,28 @@
-"""The one call path of an account: every action, button and notify goes through here."""
+"""The one call path of an account: every action, button, notify and escalation."""
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections import deque
+from collections.abc import Callable, Sequence
+from contextlib import suppress
+from dataclasses import dataclass, replace
+from datetime import datetime
+import time
 from typing import TYPE_CHECKING, Any
 
 from homeassistant.core import CALLBACK_TYPE, Context, HomeAssistant, callback
+from homeassistant.util import dt as dt_util
 
-from .api import CallRequest, SpectronicsAuthError, SpectronicsClient, SpectronicsError
+from .api import (
+    CallRequest,
+    CallResult,
+    SpectronicsAuthError,
+    SpectronicsClient,
+    SpectronicsConnectError,
+    SpectronicsError,
+    SpectronicsValidationError,
+)
 from .const import (
     ATTR_CIDNAME,
     ATTR_CONFIG_ENTRY_ID,
@@ -20,20 +34,32 @@ from .const import (
     ATTR_REVERSE,
     ATTR_SOURCE,
     ATTR_SUCCESS,
+    ATTR_SUPPRESSED,
     ATTR_WAIT,
     CANCELLED_MESSAGE,
+    CONF_ALLOWED_NUMBERS,
+    CONF_COOLDOWN,
+    CONF_MAX_CONCURRENT_CALLS,
     CONF_WAIT_TIMEOUT,
+    DEFAULT_COOLDOWN,
+    DEFAULT_MAX_CONCURRENT_CALLS,
     DOMAIN,
     ERROR_CANCELLED,
     ERROR_UNKNOWN,
     EVENT_CALL_RESULT,
     LOGGER,
+    RETRY_DELAYS,
 )
 
 if TYPE_CHECKING:
     from . import SpectronicsConfigEntry
 
 type CallListener = Callable[[dict[str, Any], Context], None]
+# What makes two calls identical for the cooldown.
+type CallKey = tuple[str, str | None, str | None, str | None, bool]
+
+# Successful calls remembered for the cooldown before old ones are pruned.
+_PRUNE_AFTER = 256
 
 
 class SpectronicsCancelledError(SpectronicsError):
@@ -42,8 +68,35 @@ class SpectronicsCancelledError(SpectronicsError):
     category = ERROR_CANCELLED
 
 
+class SpectronicsNotAllowedError(SpectronicsValidationError):
+    """A number of the call matches none of the account's allowed numbers."""
+
+    def __init__(self, field: str, number: str) -> None:
+        """Name the field and the number refused."""
+        super().__init__(field, "not one of the allowed numbers")
+        self.number = number
+
+
+@dataclass(frozen=True, slots=True)
+class CallOutcome:
+    """A call's result as the event reports it, and its error when it failed."""
+
+    result: dict[str, Any]
+    error: SpectronicsError | None
+
+
+def number_allowed(number: str, allowed: Sequence[str]) -> bool:
+    """Return whether a number matches an allowed number or prefix (ending in *)."""
+    if not allowed:
+        return True
+    return any(
+        number.startswith(entry[:-1]) if entry.endswith("*") else number == entry
+        for entry in allowed
+    )
+
+
 class SpectronicsDialer:
-    """Places an account's calls: sends each once, reports each once."""
+    """Places an account's calls: the safety rails, sending once, reporting once."""
 
     def __init__(
         self,
@@ -55,7 +108,12 @@ class SpectronicsDialer:
         self.hass = hass
         self.entry = entry
         self.client = client
+        self.retry_delays: Sequence[float] = RETRY_DELAYS
         self._listeners: list[CallListener] = []
+        self._active = 0
+        self._queue: deque[asyncio.Future[None]] = deque()
+        self._succeeded: dict[CallKey, tuple[float, datetime]] = {}
+        self._identical_in_flight: dict[CallKey, asyncio.Event] = {}
 
     def __repr__(self) -> str:
         """Describe the dialer by its client, which hides the token."""
@@ -67,59 +125,178 @@ class SpectronicsDialer:
         self._listeners.append(listener)
         return lambda: self._listeners.remove(listener)
 
+    def check_allowed(self, request: CallRequest) -> None:
+        """Raise SpectronicsNotAllowedError unless every number of the call is allowed."""
+        allowed = self.entry.options.get(CONF_ALLOWED_NUMBERS, [])
+        for field, number in (
+            (ATTR_DESTINATION, request.destination),
+            (ATTR_SOURCE, request.source),
+        ):
+            if number is not None and not number_allowed(number, allowed):
+                raise SpectronicsNotAllowedError(field, number)
+
     async def async_call(
         self,
         request: CallRequest,
         *,
         contact: str | None = None,
         context: Context | None = None,
-    ) -> dict[str, Any]:
-        """Place one call and return its result, or raise a SpectronicsError."""
-        context = context or Context()
-        # The entry owns the call: unloading the entry cancels it (it still reports).
-        task = self.entry.async_create_background_task(
-            self.hass,
-            self._async_send(request, contact, context),
-            f"{DOMAIN} call",
-        )
-        try:
-            # A caller that stops waiting does not cancel a call that may be ringing.
-            return await asyncio.shield(task)
-        except asyncio.CancelledError:
-            if not task.cancelled():
-                raise
-            raise SpectronicsCancelledError(CANCELLED_MESSAGE) from None
+    ) -> CallOutcome:
+        """Place one call through the rails and return its outcome.
 
-    async def _async_send(
-        self, request: CallRequest, contact: str | None, context: Context
-    ) -> dict[str, Any]:
-        """Send the call once and report it exactly once, whatever the outcome."""
+        Raises SpectronicsNotAllowedError, before anything is sent, for a number the
+        account does not allow. Every other failure is in the outcome.
+        """
+        self.check_allowed(request)
+        context = context or Context()
+        if request.extension is None:
+            request = replace(request, extension=self.client.extension)
         result: dict[str, Any] = {
             ATTR_CONFIG_ENTRY_ID: self.entry.entry_id,
             ATTR_CONTACT: contact,
-            ATTR_EXTENSION: request.extension or self.client.extension,
+            ATTR_EXTENSION: request.extension,
             ATTR_DESTINATION: request.destination,
             ATTR_SOURCE: request.source,
             ATTR_CIDNAME: request.cidname,
             ATTR_REVERSE: request.reverse,
             ATTR_WAIT: request.wait,
+            ATTR_SUPPRESSED: False,
         }
-        wait_timeout = self.entry.options.get(CONF_WAIT_TIMEOUT)
+        # The entry owns the call: unloading the entry cancels it (it still reports).
+        task = self.entry.async_create_background_task(
+            self.hass, self._async_run(request, result, context), f"{DOMAIN} call"
+        )
         try:
-            reply = await self.client.place_call(request, wait_timeout=wait_timeout)
+            # A caller that stops waiting does not cancel a call that may be ringing.
+            error = await asyncio.shield(task)
+        except asyncio.CancelledError:
+            if not task.cancelled():
+                raise
+            error = SpectronicsCancelledError(CANCELLED_MESSAGE)
+        return CallOutcome(result, error)
+
+    @callback
+    def async_wake(self) -> None:
+        """Start queued calls the (possibly raised) simultaneous-call limit allows."""
+        while self._queue and self._active < self._limit:
+            waiter = self._queue.popleft()
+            if not waiter.done():
+                self._active += 1
+                waiter.set_result(None)
+
+    @property
+    def _limit(self) -> int:
+        """The account's simultaneous-call limit."""
+        return int(
+            self.entry.options.get(
+                CONF_MAX_CONCURRENT_CALLS, DEFAULT_MAX_CONCURRENT_CALLS
+            )
+        )
+
+    async def _async_run(
+        self, request: CallRequest, result: dict[str, Any], context: Context
+    ) -> SpectronicsError | None:
+        """Apply the cooldown, send at most once, and report exactly once."""
+        try:
+            message = await self._async_send_unless_identical(request, result)
         except SpectronicsError as err:
             self._async_report(result, context, err.category, str(err))
             if isinstance(err, SpectronicsAuthError):
                 self.entry.async_start_reauth(self.hass)
-            raise
+            return err
         except asyncio.CancelledError:
             self._async_report(result, context, ERROR_CANCELLED, CANCELLED_MESSAGE)
             raise
         except Exception:
             self._async_report(result, context, ERROR_UNKNOWN, "unexpected error")
             raise
-        self._async_report(result, context, None, reply.message)
-        return result
+        self._async_report(result, context, None, message)
+        return None
+
+    async def _async_send_unless_identical(
+        self, request: CallRequest, result: dict[str, Any]
+    ) -> str:
+        """Return the provider's message, or why an identical call is not sent again."""
+        cooldown = float(self.entry.options.get(CONF_COOLDOWN, DEFAULT_COOLDOWN))
+        if not cooldown:
+            return (await self._async_send_limited(request)).message
+        key: CallKey = (
+            request.destination,
+            request.source,
+            request.extension,
+            request.cidname,
+            request.reverse,
+        )
+        # An identical call in flight decides first: its success suppresses this one.
+        while (in_flight := self._identical_in_flight.get(key)) is not None:
+            await in_flight.wait()
+        if (sent := self._succeeded.get(key)) is not None:
+            age = time.monotonic() - sent[0]
+            if age < cooldown:
+                result[ATTR_SUPPRESSED] = True
+                return (
+                    f"not sent: an identical call succeeded {age:.0f} s ago"
+                    f" (at {sent[1]:%H:%M:%S}), within the {cooldown:g} s cooldown"
+                )
+        done = self._identical_in_flight[key] = asyncio.Event()
+        try:
+            reply = await self._async_send_limited(request)
+            self._remember_success(key)
+        finally:
+            del self._identical_in_flight[key]
+            done.set()
+        return reply.message
+
+    def _remember_success(self, key: CallKey) -> None:
+        """Start the cooldown of a call that succeeded."""
+        now = time.monotonic()
+        self._succeeded[key] = (now, dt_util.now())
+        if len(self._succeeded) > _PRUNE_AFTER:
+            cooldown = float(self.entry.options.get(CONF_COOLDOWN, DEFAULT_COOLDOWN))
+            for old in [k for k, v in self._succeeded.items() if now - v[0] > cooldown]:
+                del self._succeeded[old]
+
+    async def _async_send_limited(self, request: CallRequest) -> CallResult:
+        """Send the call once a line is free, in the order the calls came."""
+        await self._async_acquire()
+        try:
+            return await self._async_send(request)
+        finally:
+            self._active -= 1
+            self.async_wake()
+
+    async def _async_acquire(self) -> None:
+        """Wait for a free line."""
+        if self._active < self._limit and not self._queue:
+            self._active += 1
+            return
+        waiter: asyncio.Future[None] = self.hass.loop.create_future()
+        self._queue.append(waiter)
+        try:
+            await waiter
+        except asyncio.CancelledError:
+            if waiter.done() and not waiter.cancelled():
+                # The line was given as the call was cancelled: pass it on.
+                self._active -= 1
+                self.async_wake()
+            with suppress(ValueError):
+                self._queue.remove(waiter)
+            raise
+
+    async def _async_send(self, request: CallRequest) -> CallResult:
+        """Send the call; retry only when no connection could be made at all."""
+        wait_timeout = self.entry.options.get(CONF_WAIT_TIMEOUT)
+        for delay in self.retry_delays:
+            try:
+                return await self.client.place_call(request, wait_timeout=wait_timeout)
+            except SpectronicsConnectError as err:
+                LOGGER.debug(
+                    "No connection to the API, nothing sent; trying again in %g s: %s",
+                    delay,
+                    err,
+                )
+            await asyncio.sleep(delay)
+        return await self.client.place_call(request, wait_timeout=wait_timeout)
 
     @callback
     def _async_report(

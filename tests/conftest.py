@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator
+from collections.abc import AsyncGenerator, Generator
+from unittest.mock import patch
 
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
@@ -27,6 +28,16 @@ from .simulator import Simulator
 @pytest.fixture(autouse=True)
 def auto_enable_custom_integrations(enable_custom_integrations: None) -> None:
     """Let Home Assistant load the integration from custom_components."""
+
+
+@pytest.fixture(autouse=True)
+def short_retry_delays() -> Generator[None]:
+    """Pause 10 and 20 ms, not 1 and 2 s, before retrying a call that never connected.
+
+    tests/test_rails.py::test_retry_pauses_one_then_two_seconds keeps the real pauses.
+    """
+    with patch("custom_components.spectronics_voip.dialer.RETRY_DELAYS", (0.01, 0.02)):
+        yield
 
 
 @pytest.fixture

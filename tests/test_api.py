@@ -21,6 +21,7 @@ from custom_components.spectronics_voip.api import (
     SpectronicsApiError,
     SpectronicsAuthError,
     SpectronicsClient,
+    SpectronicsConnectError,
     SpectronicsConnectionError,
     SpectronicsError,
     SpectronicsExtensionError,
@@ -965,12 +966,15 @@ async def test_connection_refused(
     """Nothing listening is a connection error."""
     client = SpectronicsClient(session, ALL_TOKEN, EXTENSION, closed_url)
     err = await _raises(
-        client.place_call(CallRequest(destination="100")), SpectronicsConnectionError
+        client.place_call(CallRequest(destination="100")), SpectronicsConnectError
     )
+    # A connection error like any other, that says nothing was sent (so may be retried).
+    assert isinstance(err, SpectronicsConnectionError)
+    assert err.category == "connection"
     port = URL(closed_url).port
     assert str(err).startswith(f"Cannot connect to host 127.0.0.1:{port}")
     assert isinstance(err.__cause__, aiohttp.ClientConnectorError)
-    await _raises(client.check_credentials(), SpectronicsConnectionError, str(err))
+    await _raises(client.check_credentials(), SpectronicsConnectError, str(err))
 
 
 @pytest.mark.parametrize(

@@ -12,8 +12,12 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.spectronics_voip.api import SpectronicsClient
 from custom_components.spectronics_voip.const import (
+    CONF_ADMIN_ONLY,
+    CONF_ALLOWED_NUMBERS,
     CONF_CIDNAME,
+    CONF_COOLDOWN,
     CONF_EXTENSION,
+    CONF_MAX_CONCURRENT_CALLS,
     CONF_WAIT,
     CONF_WAIT_TIMEOUT,
     DOMAIN,
@@ -83,6 +87,15 @@ def assert_translated(result: Mapping[str, Any], section: str = "config") -> Non
         # An error on a field the form does not show is never displayed.
         assert field == "base" or field in fields
         assert error in strings["error"]
+
+
+# The safety rails an options flow saves when they are left as they are.
+RAIL_FORM_DEFAULTS: dict[str, Any] = {
+    CONF_COOLDOWN: 30,
+    CONF_MAX_CONCURRENT_CALLS: 4,
+    CONF_ADMIN_ONLY: True,
+}
+RAIL_DEFAULTS: dict[str, Any] = {**RAIL_FORM_DEFAULTS, CONF_ALLOWED_NUMBERS: []}
 
 
 def suggested(result: Mapping[str, Any]) -> dict[str, Any]:
@@ -645,7 +658,12 @@ async def test_options_flow(
     )
 
     assert result["type"] is FlowResultType.CREATE_ENTRY
-    expected = {CONF_CIDNAME: "Front door", CONF_WAIT: True, CONF_WAIT_TIMEOUT: 30}
+    expected = {
+        CONF_CIDNAME: "Front door",
+        CONF_WAIT: True,
+        CONF_WAIT_TIMEOUT: 30,
+        **RAIL_DEFAULTS,
+    }
     assert result["data"] == expected
     assert init_integration.options == expected
     assert len(simulator.requests) == requests
@@ -670,6 +688,7 @@ async def test_options_flow_without_cidname(
         CONF_CIDNAME: "",
         CONF_WAIT: False,
         CONF_WAIT_TIMEOUT: 120,
+        **RAIL_DEFAULTS,
     }
 
 
@@ -696,7 +715,7 @@ async def test_options_flow_invalid_cidname_then_recovery(
     assert result["step_id"] == "init"
     assert result["errors"] == {CONF_CIDNAME: "invalid_cidname"}
     assert_translated(result, "options")
-    assert suggested(result) == user_input
+    assert suggested(result) == user_input | RAIL_FORM_DEFAULTS
     assert init_integration.options == {}
 
     result = await hass.config_entries.options.async_configure(

@@ -193,6 +193,7 @@ async def test_press_places_the_contacts_call(
         "cidname": None,
         "reverse": False,
         "wait": False,
+        "suppressed": False,
         "success": True,
         "message": "Call request sent",
         "error": None,

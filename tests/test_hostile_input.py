@@ -27,6 +27,7 @@ from custom_components.spectronics_voip.api import (
     SpectronicsValidationError,
 )
 from custom_components.spectronics_voip.const import (
+    CONF_COOLDOWN,
     DOMAIN,
     EVENT_CALL_RESULT,
     SERVICE_PLACE_CALL,
@@ -34,6 +35,7 @@ from custom_components.spectronics_voip.const import (
 from homeassistant.core import HomeAssistant, ServiceResponse
 from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
 
+from .common import make_entry
 from .simulator import ALL_TOKEN, EXTENSION, OTHER_EXTENSION, Simulator
 
 # HOSTILE_INPUT_SCALE=20 runs twenty times the examples, for a deeper search.
@@ -190,9 +192,16 @@ def test_call_request_is_documented_or_refused(
 
 # Through the action, one call per example against the simulator. The examples share
 # the test's Home Assistant, entry and simulator (hence the suppressed health check):
-# that is safe because a call leaves nothing behind that the next one depends on.
+# that is safe because, with the duplicate-call cooldown off (the fixture below), a
+# call leaves nothing behind that the next one depends on.
 # Each example compares only the requests and events it caused, the entry's token is
 # accepted (no re-authentication starts), and every call ends before the next begins.
+@pytest.fixture
+def mock_config_entry(simulator: Simulator) -> MockConfigEntry:
+    """Return the account with the cooldown off, so that examples may repeat a call."""
+    return make_entry(simulator.url, options={CONF_COOLDOWN: 0})
+
+
 @settings(
     max_examples=50 * SCALE,
     deadline=None,

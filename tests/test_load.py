@@ -20,13 +20,16 @@ from pytest_homeassistant_custom_component.common import (
     async_capture_events,
 )
 
-from custom_components.spectronics_voip.const import EVENT_CALL_RESULT
+from custom_components.spectronics_voip.const import (
+    CONF_MAX_CONCURRENT_CALLS,
+    EVENT_CALL_RESULT,
+)
 from homeassistant.config_entries import ConfigEntryState
 from homeassistant.core import HomeAssistant, ServiceResponse
 from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers.aiohttp_client import async_get_clientsession
 
-from .common import place_call
+from .common import make_entry, place_call
 from .reliability import LoopLagProbe, assert_clean_log, frozen_heap
 from .simulator import ALL_TOKEN, EXTENSION, Simulator
 
@@ -68,6 +71,12 @@ async def simulator(socket_enabled: None) -> AsyncGenerator[Simulator]:
     await sim.start()
     yield sim
     await sim.stop()
+
+
+@pytest.fixture
+def mock_config_entry(simulator: Simulator) -> MockConfigEntry:
+    """Return an account that lets 100 calls ring at once (the rails' maximum)."""
+    return make_entry(simulator.url, options={CONF_MAX_CONCURRENT_CALLS: 100})
 
 
 def _destination(index: int) -> str:
@@ -152,6 +161,8 @@ async def test_500_concurrent_calls(
     )
     assert all(f["auth"] == ALL_TOKEN and f["extension"] == EXTENSION for f in sent)
     assert len(simulator.calls) == count
+    # The simultaneous-call limit (100 here) held: the rest waited their turn.
+    assert simulator.max_in_flight <= 100
     # Each response answers its own call.
     for data, response in zip(calls, responses, strict=True):
         assert response is not None

@@ -78,13 +78,13 @@ async def test_failed_call_automation(
     simulator.set_fault(Fault(body=b"ERR:Call rejected"))
     with pytest.raises(HomeAssistantError):
         await hass.services.async_call(
-            DOMAIN, SERVICE_PLACE_CALL, {"destination": "+447700900123"}, blocking=True
+            DOMAIN, SERVICE_PLACE_CALL, {"destination": "+447700900456"}, blocking=True
         )
     await hass.async_block_till_done()
 
     assert len(notify) == 1
     assert notify[0].data == {
-        "title": "Alarm call to +447700900123 failed",
+        "title": "Alarm call to +447700900456 failed",
         "message": "api: Call rejected",
     }
 

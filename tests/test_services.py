@@ -23,9 +23,13 @@ from custom_components.spectronics_voip.const import (
     CONF_WAIT_TIMEOUT,
     DOMAIN,
     EVENT_CALL_RESULT,
+    SERVICE_CALL_UNTIL_ANSWERED,
     SERVICE_PLACE_CALL,
 )
-from custom_components.spectronics_voip.services import PLACE_CALL_SCHEMA
+from custom_components.spectronics_voip.services import (
+    CALL_UNTIL_ANSWERED_SCHEMA,
+    PLACE_CALL_SCHEMA,
+)
 from homeassistant.config_entries import SOURCE_REAUTH, ConfigEntryState
 from homeassistant.const import CONF_API_TOKEN, EVENT_LOGGING_CHANGED, MATCH_ALL
 from homeassistant.core import Event, HomeAssistant, ServiceResponse, callback
@@ -52,6 +56,7 @@ from .simulator import (
 
 DESTINATION = "+44 (0)20-1234.5678"
 NORMALIZED = "+4402012345678"
+OTHER_DESTINATION = "+4402012345679"
 RESULT_KEYS = {
     "config_entry_id",
     "contact",
@@ -61,6 +66,7 @@ RESULT_KEYS = {
     "cidname",
     "reverse",
     "wait",
+    "suppressed",
     "success",
     "message",
     "error",
@@ -275,7 +281,7 @@ async def test_wait_timeout_option_bounds_waiting_calls_only(
     assert response["success"] is True
 
     with pytest.raises(HomeAssistantError) as exc_info:
-        await place_call(hass, {"destination": DESTINATION, "wait": True})
+        await place_call(hass, {"destination": OTHER_DESTINATION, "wait": True})
     assert exc_info.value.translation_key == "call_failed_timeout"
     assert exc_info.value.translation_placeholders == {
         "message": "no reply within 0.1 s"
@@ -387,12 +393,16 @@ async def test_entry_optional_with_one_loaded(
     first = await place_call(hass, {"destination": DESTINATION}, return_response=True)
     second = await place_call(
         hass,
-        {"destination": DESTINATION, "config_entry_id": init_integration.entry_id},
+        {
+            "destination": OTHER_DESTINATION,
+            "config_entry_id": init_integration.entry_id,
+        },
         return_response=True,
     )
 
-    assert first == second
     assert first is not None
+    assert second is not None
+    assert first | {"destination": OTHER_DESTINATION} == second
     assert first["config_entry_id"] == init_integration.entry_id
     assert [r.fields["auth"] for r in simulator.requests[-2:]] == [ALL_TOKEN] * 2
 
@@ -509,18 +519,20 @@ async def test_each_entry_uses_its_own_account(
     token = other_entry.data[CONF_API_TOKEN]
     events = async_capture_events(hass, EVENT_CALL_RESULT)
 
-    for entry, auth, extension in (
-        (init_integration, ALL_TOKEN, EXTENSION),
-        (other_entry, token, OTHER_EXTENSION),
-        (init_integration, ALL_TOKEN, EXTENSION),
+    for entry, auth, extension, destination in (
+        (init_integration, ALL_TOKEN, EXTENSION, "100"),
+        (other_entry, token, OTHER_EXTENSION, "100"),
+        (init_integration, ALL_TOKEN, EXTENSION, "101"),
     ):
         before = len(simulator.requests)
         response = await place_call(
             hass,
-            {"destination": DESTINATION, "config_entry_id": entry.entry_id},
+            {"destination": destination, "config_entry_id": entry.entry_id},
             return_response=True,
         )
-        assert _one_request(simulator, before) == _wire(auth=auth, extension=extension)
+        assert _one_request(simulator, before) == _wire(
+            auth=auth, extension=extension, destination=destination
+        )
         assert response is not None
         assert response["config_entry_id"] == entry.entry_id
         assert response["extension"] == extension
@@ -592,6 +604,7 @@ async def test_response_and_event_on_success(
             "config_entry_id": init_integration.entry_id,
             "contact": None,
             "destination": NORMALIZED,
+            "suppressed": False,
             "success": True,
             "error": None,
         }
@@ -747,6 +760,7 @@ async def test_failures(
         "cidname": None,
         "reverse": False,
         "wait": data.get("wait", False),
+        "suppressed": False,
         "success": False,
         "message": err.translation_placeholders["message"],
         "error": category,
@@ -1012,17 +1026,28 @@ async def test_token_never_leaks_at_debug(
 # ---------------------------------------------------------------------------
 
 
-def test_services_yaml_declares_the_schema() -> None:
+@pytest.mark.parametrize(
+    ("service", "schema"),
+    [
+        (SERVICE_PLACE_CALL, PLACE_CALL_SCHEMA),
+        (SERVICE_CALL_UNTIL_ANSWERED, CALL_UNTIL_ANSWERED_SCHEMA),
+    ],
+)
+def test_services_yaml_declares_the_schema(service: str, schema: vol.Schema) -> None:
     """services.yaml declares every schema field, with a selector, and no others."""
     services = yaml.safe_load((INTEGRATION / "services.yaml").read_text())
-    fields = services[SERVICE_PLACE_CALL]["fields"]
-    schema = {str(key): key for key in PLACE_CALL_SCHEMA.schema}
+    fields = services[service]["fields"]
+    keys = {str(key): key for key in schema.schema}
 
-    assert set(services) == {SERVICE_PLACE_CALL}
-    assert set(fields) == set(schema)
+    assert set(services) == {SERVICE_PLACE_CALL, SERVICE_CALL_UNTIL_ANSWERED}
+    assert set(fields) == set(keys)
     for name, field in fields.items():
         assert "selector" in field, name
-        assert field.get("required", False) is isinstance(schema[name], vol.Required)
+        assert field.get("required", False) is isinstance(keys[name], vol.Required)
+        # A default the schema lacks would be sent by the UI on every call.
+        assert field.get("default") == (
+            None if keys[name].default is vol.UNDEFINED else keys[name].default()
+        ), name
     assert fields["config_entry_id"]["selector"] == {
         "config_entry": {"integration": DOMAIN}
     }

@@ -1,4 +1,4 @@
-"""Diagnostics: the entry and the client's settings, with secrets redacted."""
+"""Diagnostics: the entry, its contacts and the client's settings, secrets redacted."""
 
 from __future__ import annotations
 
@@ -17,16 +17,31 @@ from syrupy.filters import props
 
 from custom_components.spectronics_voip.const import (
     CONF_CIDNAME,
+    CONF_DESTINATION,
+    CONF_EXTENSION,
+    CONF_REVERSE,
+    CONF_SOURCE,
     CONF_WAIT,
     CONF_WAIT_TIMEOUT,
+    SUBENTRY_CONTACT,
 )
 from homeassistant.const import CONF_URL
 from homeassistant.core import HomeAssistant
 
 from .common import make_entry
-from .simulator import ALL_TOKEN, EXTENSION, PATH, Simulator
+from .simulator import ALL_TOKEN, EXTENSION, OTHER_EXTENSION, PATH, Simulator
 
 CIDNAME = "Front door"
+GRANDMA = {CONF_DESTINATION: "07700900123"}
+GATE = {
+    CONF_DESTINATION: "+441632960456",
+    CONF_SOURCE: "01632960789",
+    CONF_EXTENSION: OTHER_EXTENSION,
+    CONF_CIDNAME: "Gate intercom",
+    CONF_REVERSE: True,
+    CONF_WAIT: True,
+}
+CONTACTS = {"Grandma Jones": GRANDMA, "Garden gate": GATE}
 STABLE_URL = f"http://127.0.0.1:<port>{PATH}"
 
 
@@ -38,10 +53,11 @@ def snapshot(snapshot: SnapshotAssertion) -> SnapshotAssertion:
 
 @pytest.fixture
 def mock_config_entry(simulator: Simulator) -> MockConfigEntry:
-    """Return the entry for extension 1234567, with call defaults set."""
+    """Return the entry for extension 1234567, with call defaults and two contacts."""
     return make_entry(
         simulator.url,
         options={CONF_CIDNAME: CIDNAME, CONF_WAIT: True, CONF_WAIT_TIMEOUT: 60},
+        contacts=CONTACTS,
     )
 
 
@@ -52,15 +68,35 @@ async def test_diagnostics(
     init_integration: MockConfigEntry,
     snapshot: SnapshotAssertion,
 ) -> None:
-    """The token, the extension, the caller name, unique id and title are redacted."""
+    """The token, the extensions, caller names, numbers, titles, unique id: redacted.
+
+    Each contact is listed with its settings; its name and numbers are not.
+    """
     diagnostics = await get_diagnostics_for_config_entry(
         hass, hass_client, init_integration
     )
 
     text = json.dumps(diagnostics)
-    for secret in (ALL_TOKEN, EXTENSION, CIDNAME):
+    secrets = {ALL_TOKEN, EXTENSION, CIDNAME, *CONTACTS}
+    for contact in CONTACTS.values():
+        secrets |= {value for value in contact.values() if isinstance(value, str)}
+    for secret in secrets:
         assert secret not in text
+    # Nor the numbers' digits without their + or leading 0.
+    for number in (
+        GRANDMA[CONF_DESTINATION],
+        GATE[CONF_DESTINATION],
+        GATE[CONF_SOURCE],
+    ):
+        assert number.lstrip("+0") not in text
     assert diagnostics["entry"]["entry_id"] == init_integration.entry_id
+    assert "subentries" not in diagnostics["entry"]
+    assert [contact["subentry_id"] for contact in diagnostics["contacts"]] == list(
+        init_integration.subentries
+    )
+    assert {contact["subentry_type"] for contact in diagnostics["contacts"]} == {
+        SUBENTRY_CONTACT
+    }
 
     def stable_url(data: Any, path: Any) -> Any:
         """Replace the simulator's random port in the URLs."""
@@ -69,5 +105,6 @@ async def test_diagnostics(
         return data
 
     assert diagnostics == snapshot(
-        exclude=props("entry_id", "created_at", "modified_at"), matcher=stable_url
+        exclude=props("entry_id", "subentry_id", "created_at", "modified_at"),
+        matcher=stable_url,
     )

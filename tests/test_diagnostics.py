@@ -16,6 +16,7 @@ from syrupy.assertion import SnapshotAssertion
 from syrupy.filters import props
 
 from custom_components.spectronics_voip.const import (
+    CONF_ALLOWED_NUMBERS,
     CONF_CIDNAME,
     CONF_DESTINATION,
     CONF_EXTENSION,
@@ -27,11 +28,13 @@ from custom_components.spectronics_voip.const import (
 )
 from homeassistant.const import CONF_URL
 from homeassistant.core import HomeAssistant
+from homeassistant.exceptions import HomeAssistantError
 
 from .common import make_entry
-from .simulator import ALL_TOKEN, EXTENSION, OTHER_EXTENSION, PATH, Simulator
+from .simulator import ALL_TOKEN, EXTENSION, OTHER_EXTENSION, PATH, Fault, Simulator
 
 CIDNAME = "Front door"
+ALLOWED = ["+441632*", "01632960789", "07700900123"]
 GRANDMA = {CONF_DESTINATION: "07700900123"}
 GATE = {
     CONF_DESTINATION: "+441632960456",
@@ -56,7 +59,12 @@ def mock_config_entry(simulator: Simulator) -> MockConfigEntry:
     """Return the entry for extension 1234567, with call defaults and two contacts."""
     return make_entry(
         simulator.url,
-        options={CONF_CIDNAME: CIDNAME, CONF_WAIT: True, CONF_WAIT_TIMEOUT: 60},
+        options={
+            CONF_CIDNAME: CIDNAME,
+            CONF_WAIT: True,
+            CONF_WAIT_TIMEOUT: 60,
+            CONF_ALLOWED_NUMBERS: ALLOWED,
+        },
         contacts=CONTACTS,
     )
 
@@ -70,14 +78,23 @@ async def test_diagnostics(
 ) -> None:
     """The token, the extensions, caller names, numbers, titles, unique id: redacted.
 
-    Each contact is listed with its settings; its name and numbers are not.
+    Each contact is listed with its settings; its name and numbers are not. The last
+    calls are there too, so that a downloaded file explains a failed call.
     """
+    await hass.services.async_call(
+        "button", "press", {"entity_id": "button.grandma_jones_call"}, blocking=True
+    )
+    simulator.set_fault(Fault(body=b"ERR:Account suspended"))
+    with pytest.raises(HomeAssistantError):
+        await hass.services.async_call(
+            "button", "press", {"entity_id": "button.garden_gate_call"}, blocking=True
+        )
     diagnostics = await get_diagnostics_for_config_entry(
         hass, hass_client, init_integration
     )
 
     text = json.dumps(diagnostics)
-    secrets = {ALL_TOKEN, EXTENSION, CIDNAME, *CONTACTS}
+    secrets = {ALL_TOKEN, EXTENSION, CIDNAME, *CONTACTS, *ALLOWED}
     for contact in CONTACTS.values():
         secrets |= {value for value in contact.values() if isinstance(value, str)}
     for secret in secrets:
@@ -89,6 +106,12 @@ async def test_diagnostics(
         GATE[CONF_SOURCE],
     ):
         assert number.lstrip("+0") not in text
+    assert diagnostics["calls"]["counts"] == {"success": 1, "api": 1}
+    assert diagnostics["calls"]["lines"] == {"active": 0, "queued": 0}
+    assert [call["message"] for call in diagnostics["calls"]["recent"]] == [
+        "Call request sent",
+        "Account suspended",
+    ]
     assert diagnostics["entry"]["entry_id"] == init_integration.entry_id
     assert "subentries" not in diagnostics["entry"]
     assert [contact["subentry_id"] for contact in diagnostics["contacts"]] == list(
@@ -105,6 +128,8 @@ async def test_diagnostics(
         return data
 
     assert diagnostics == snapshot(
-        exclude=props("entry_id", "subentry_id", "created_at", "modified_at"),
+        exclude=props(
+            "entry_id", "subentry_id", "config_entry_id", "created_at", "modified_at"
+        ),
         matcher=stable_url,
     )

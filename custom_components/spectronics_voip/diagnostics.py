@@ -9,17 +9,33 @@ from homeassistant.const import CONF_API_TOKEN
 from homeassistant.core import HomeAssistant
 
 from . import SpectronicsConfigEntry
-from .const import CONF_CIDNAME, CONF_DESTINATION, CONF_EXTENSION, CONF_SOURCE
+from .const import (
+    ATTR_CONTACT,
+    CONF_ALLOWED_NUMBERS,
+    CONF_CIDNAME,
+    CONF_DESTINATION,
+    CONF_EXTENSION,
+    CONF_SOURCE,
+)
 
-TO_REDACT = {CONF_API_TOKEN, CONF_EXTENSION, CONF_CIDNAME, "unique_id", "title"}
+TO_REDACT = {
+    CONF_API_TOKEN,
+    CONF_EXTENSION,
+    CONF_CIDNAME,
+    CONF_ALLOWED_NUMBERS,
+    "unique_id",
+    "title",
+}
 CONTACT_TO_REDACT = {CONF_DESTINATION, CONF_SOURCE, *TO_REDACT}
+CALL_TO_REDACT = {ATTR_CONTACT, CONF_DESTINATION, CONF_SOURCE, *TO_REDACT}
 
 
 async def async_get_config_entry_diagnostics(
     hass: HomeAssistant, entry: SpectronicsConfigEntry
 ) -> dict[str, Any]:
-    """Return the entry, its contacts and its client's settings, without secrets."""
-    client = entry.runtime_data.client
+    """Return the entry, its contacts, its recent calls, without secrets or numbers."""
+    dialer = entry.runtime_data
+    client = dialer.client
     entry_dict = entry.as_dict()
     contacts = entry_dict.pop("subentries", [])
     return {
@@ -31,5 +47,12 @@ async def async_get_config_entry_diagnostics(
             "url": client.url,
             "request_timeout": client.request_timeout,
             "wait_timeout": client.wait_timeout,
+        },
+        "calls": {
+            "counts": dict(dialer.counts),
+            "lines": dialer.lines,
+            "recent": [
+                async_redact_data(call, CALL_TO_REDACT) for call in dialer.recent
+            ],
         },
     }

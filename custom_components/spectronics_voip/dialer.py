@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections import deque
+from collections import Counter, deque
 from collections.abc import Callable, Sequence
 from contextlib import suppress
 from dataclasses import dataclass, replace
@@ -60,6 +60,8 @@ type CallKey = tuple[str, str | None, str | None, str | None, bool]
 
 # Successful calls remembered for the cooldown before old ones are pruned.
 _PRUNE_AFTER = 256
+# Results kept for diagnostics.
+RECENT_CALLS = 10
 
 
 class SpectronicsCancelledError(SpectronicsError):
@@ -110,6 +112,8 @@ class SpectronicsDialer:
         self.client = client
         self.retry_delays: Sequence[float] = RETRY_DELAYS
         self._listeners: list[CallListener] = []
+        self.recent: deque[dict[str, Any]] = deque(maxlen=RECENT_CALLS)
+        self.counts: Counter[str] = Counter()
         self._active = 0
         self._queue: deque[asyncio.Future[None]] = deque()
         self._succeeded: dict[CallKey, tuple[float, datetime]] = {}
@@ -183,6 +187,11 @@ class SpectronicsDialer:
             if not waiter.done():
                 self._active += 1
                 waiter.set_result(None)
+
+    @property
+    def lines(self) -> dict[str, int]:
+        """Return the calls holding a line and those waiting for one."""
+        return {"active": self._active, "queued": len(self._queue)}
 
     @property
     def _limit(self) -> int:
@@ -320,6 +329,10 @@ class SpectronicsDialer:
             error or "success",
             message,
         )
+        self.recent.append(result)
+        self.counts[
+            error or ("suppressed" if result[ATTR_SUPPRESSED] else "success")
+        ] += 1
         self.hass.bus.async_fire(EVENT_CALL_RESULT, result, context=context)
         for listener in list(self._listeners):
             listener(result, context)

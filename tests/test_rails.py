@@ -571,3 +571,65 @@ async def _until(condition: Any, timeout: float = 5) -> None:
     async with asyncio.timeout(timeout):
         while not condition():
             await asyncio.sleep(0.01)
+
+
+async def test_limiter_skips_a_waiter_cancelled_as_a_line_frees(
+    hass: HomeAssistant, simulator: Simulator
+) -> None:
+    """A queued call cancelled in the same loop step as a line frees is skipped."""
+    entry = await _account(hass, simulator, **{CONF_MAX_CONCURRENT_CALLS: 1})
+    dialer = entry.runtime_data
+    await dialer._async_acquire()  # noqa: SLF001 - the one line is taken
+    cancelled = hass.async_create_task(dialer._async_acquire())  # noqa: SLF001
+    waiting = hass.async_create_task(dialer._async_acquire())  # noqa: SLF001
+    await asyncio.sleep(0)
+    assert dialer.lines == {"active": 1, "queued": 2}
+
+    cancelled.cancel()  # its waiter is cancelled now, its task has not run yet
+    dialer._active -= 1  # noqa: SLF001 - the line frees in the same step
+    dialer.async_wake()
+    await asyncio.sleep(0)
+
+    assert cancelled.cancelled()
+    assert waiting.done()
+    assert dialer.lines == {"active": 1, "queued": 0}
+
+
+async def test_limiter_passes_on_a_line_given_to_a_cancelled_call(
+    hass: HomeAssistant, simulator: Simulator
+) -> None:
+    """A call cancelled just after it was given a line passes the line on."""
+    entry = await _account(hass, simulator, **{CONF_MAX_CONCURRENT_CALLS: 1})
+    dialer = entry.runtime_data
+    await dialer._async_acquire()  # noqa: SLF001
+    given = hass.async_create_task(dialer._async_acquire())  # noqa: SLF001
+    waiting = hass.async_create_task(dialer._async_acquire())  # noqa: SLF001
+    await asyncio.sleep(0)
+
+    dialer._active -= 1  # noqa: SLF001 - the line goes to `given` ...
+    dialer.async_wake()
+    given.cancel()  # ... which is cancelled before it runs again
+    await asyncio.sleep(0)
+    await asyncio.sleep(0)
+
+    assert given.cancelled()
+    assert waiting.done()
+    assert dialer.lines == {"active": 1, "queued": 0}
+
+
+async def test_the_cooldown_forgets_old_calls(
+    hass: HomeAssistant, simulator: Simulator
+) -> None:
+    """Many distinct calls do not pile up: those past their cooldown are dropped."""
+    entry = await _account(hass, simulator, **{CONF_COOLDOWN: 1})
+    for i in range(200):
+        await place_call(hass, {"destination": f"7{i:03d}"})
+    await asyncio.sleep(1.05)
+
+    for i in range(100):
+        await place_call(hass, {"destination": f"8{i:03d}"})
+
+    remembered = entry.runtime_data._succeeded  # noqa: SLF001
+    assert len(simulator.calls) == 300
+    assert len(remembered) < 200
+    assert all(key[0].startswith("8") for key in remembered)

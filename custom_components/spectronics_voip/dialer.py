@@ -6,7 +6,7 @@ import asyncio
 from collections import Counter, deque
 from collections.abc import Callable, Sequence
 from contextlib import suppress
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime
 import time
 from typing import TYPE_CHECKING, Any
@@ -153,12 +153,10 @@ class SpectronicsDialer:
         """
         self.check_allowed(request)
         context = context or Context()
-        if request.extension is None:
-            request = replace(request, extension=self.client.extension)
         result: dict[str, Any] = {
             ATTR_CONFIG_ENTRY_ID: self.entry.entry_id,
             ATTR_CONTACT: contact,
-            ATTR_EXTENSION: request.extension,
+            ATTR_EXTENSION: request.extension or self.client.extension,
             ATTR_DESTINATION: request.destination,
             ATTR_SOURCE: request.source,
             ATTR_CIDNAME: request.cidname,

@@ -19,6 +19,7 @@ from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import HomeAssistantError
 from homeassistant.setup import async_setup_component
 
+from .common import make_entry
 from .simulator import Fault, Simulator
 
 README = Path(__file__).parent.parent / "README.md"
@@ -133,3 +134,114 @@ def test_dashboard_button_card() -> None:
     action = _example("perform-action")["tap_action"]
     assert action["perform_action"] == f"{DOMAIN}.{SERVICE_PLACE_CALL}"
     assert PLACE_CALL_SCHEMA(action["data"]) == action["data"]
+
+
+@pytest.fixture
+def contacts_entry(simulator: Simulator) -> MockConfigEntry:
+    """Return the account with the contacts the README's examples use."""
+    return make_entry(
+        simulator.url,
+        contacts={
+            "Front door": {"destination": "2001"},
+            "Mum": {"destination": "07700900123"},
+            "Me": {"destination": "07700900001"},
+            "Partner": {"destination": "07700900486"},
+        },
+    )
+
+
+async def _set_up(hass: HomeAssistant, entry: MockConfigEntry) -> None:
+    """Set up the account."""
+    entry.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done()
+
+
+async def test_contacts_dashboard(
+    hass: HomeAssistant, contacts_entry: MockConfigEntry
+) -> None:
+    """Every entity the dashboard example shows exists."""
+    await _set_up(hass, contacts_entry)
+    card = _example("type: vertical-stack")
+    entity_ids = [c["entity"] for c in card["cards"] if "entity" in c]
+    entity_ids += [c["target"]["entity_id"] for c in card["cards"] if "target" in c]
+
+    assert entity_ids
+    for entity_id in entity_ids:
+        assert hass.states.get(entity_id) is not None, entity_id
+
+
+async def test_notify_mum_example(
+    hass: HomeAssistant, contacts_entry: MockConfigEntry, simulator: Simulator
+) -> None:
+    """The notify example rings Mum with the message as the caller name."""
+    await _set_up(hass, contacts_entry)
+    example = _example("Dinner is ready")
+    domain, service = example["action"].split(".")
+
+    await hass.services.async_call(
+        domain, service, example["data"], target=example["target"], blocking=True
+    )
+
+    [call] = simulator.calls
+    assert (call["destination"], call["cidname"]) == ("07700900123", "Dinner is ready")
+
+
+async def test_last_call_failed_automation(
+    hass: HomeAssistant, contacts_entry: MockConfigEntry, simulator: Simulator
+) -> None:
+    """The "Last call failed" example tells the household who could not be called."""
+    await _set_up(hass, contacts_entry)
+    created = async_mock_service(hass, "persistent_notification", "create")
+    assert await async_setup_component(
+        hass, "automation", _example("Last call failed: tell the household")
+    )
+    await hass.services.async_call(
+        "button", "press", {"entity_id": "button.mum_call"}, blocking=True
+    )
+    await hass.async_block_till_done()
+    assert created == []
+
+    simulator.set_fault(Fault(body=b"ERR:Call rejected"))
+    with pytest.raises(HomeAssistantError):
+        await hass.services.async_call(
+            "button", "press", {"entity_id": "button.front_door_call"}, blocking=True
+        )
+    await hass.async_block_till_done()
+
+    assert [call.data for call in created] == [
+        {"title": "Call to Front door failed", "message": "Call rejected"}
+    ]
+
+
+async def test_alarm_escalation_example(
+    hass: HomeAssistant, contacts_entry: MockConfigEntry, simulator: Simulator
+) -> None:
+    """The alarm example rings me, then my partner, twice; notifies if nobody answers."""
+    await _set_up(hass, contacts_entry)
+    created = async_mock_service(hass, "persistent_notification", "create")
+    config = _example("Alarm: ring until someone answers")
+    config["automation"][0]["actions"][0]["data"]["delay"] = 0  # not 10 s in a test
+    simulator.ring_time = 0.01
+    hass.states.async_set("alarm_control_panel.home", "armed_away")
+    assert await async_setup_component(hass, "automation", config)
+
+    # I answer (the simulator answers numbers that do not end in 486 or 408).
+    hass.states.async_set("alarm_control_panel.home", "triggered")
+    await hass.async_block_till_done()
+    assert [c["destination"] for c in simulator.calls] == ["07700900001"]
+    assert simulator.calls[0]["cidname"] == "ALARM: KITCHEN SMOKE"
+    assert simulator.calls[0]["wait"] == "1"
+    assert created == []
+
+    # Nobody answers: two rounds of both, then the notification. (Within the cooldown
+    # my answered call would count as answered again: turn it off for this part.)
+    hass.config_entries.async_update_entry(contacts_entry, options={"cooldown": 0})
+    simulator.set_fault(Fault(body=b"ERR:Call timed out"))
+    hass.states.async_set("alarm_control_panel.home", "armed_away")
+    hass.states.async_set("alarm_control_panel.home", "triggered")
+    await hass.async_block_till_done()
+    assert len(simulator.requests) - 1 - len(simulator.calls) == 4
+    assert [call.data for call in created] == [
+        {"message": "Nobody answered the alarm call"}
+    ]

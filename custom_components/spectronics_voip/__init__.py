@@ -23,6 +23,7 @@ from .api import (
 from .const import CONF_EXTENSION, DOMAIN
 from .dialer import SpectronicsDialer
 from .entity import account_device_info, async_update_contact_device
+from .issues import FailingCallsMonitor, async_check_url, async_delete_issues
 from .services import async_setup_services
 
 CONFIG_SCHEMA = cv.config_entry_only_config_schema(DOMAIN)
@@ -39,6 +40,7 @@ async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
 
 async def async_setup_entry(hass: HomeAssistant, entry: SpectronicsConfigEntry) -> bool:
     """Check the account once, without a destination, and set up its dialer."""
+    async_check_url(hass, entry)
     client = SpectronicsClient(
         async_get_clientsession(hass),
         entry.data[CONF_API_TOKEN],
@@ -63,7 +65,8 @@ async def async_setup_entry(hass: HomeAssistant, entry: SpectronicsConfigEntry) 
             translation_key="setup_not_ready",
             translation_placeholders={"error": str(err)},
         ) from err
-    entry.runtime_data = SpectronicsDialer(hass, entry, client)
+    entry.runtime_data = dialer = SpectronicsDialer(hass, entry, client)
+    entry.async_on_unload(dialer.async_add_listener(FailingCallsMonitor(hass, entry)))
     dr.async_get(hass).async_get_or_create(
         config_entry_id=entry.entry_id, **account_device_info(entry)
     )
@@ -86,3 +89,10 @@ async def async_unload_entry(
 ) -> bool:
     """Unload an account's entities; its calls in flight are cancelled with it."""
     return await hass.config_entries.async_unload_platforms(entry, PLATFORMS)
+
+
+async def async_remove_entry(
+    hass: HomeAssistant, entry: SpectronicsConfigEntry
+) -> None:
+    """Remove the account's repair issues with it."""
+    async_delete_issues(hass, entry)

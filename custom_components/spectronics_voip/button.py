@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from homeassistant.components.button import ButtonEntity
-from homeassistant.config_entries import ConfigSubentry
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
@@ -25,24 +24,14 @@ async def async_setup_entry(
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
     """Add a "Call" button for each contact."""
-    async_setup_contact_entities(entry, async_add_entities, _make)
-
-
-def _make(
-    entry: SpectronicsConfigEntry, subentry: ConfigSubentry
-) -> list[SpectronicsCallButton]:
-    """Return the contact's button."""
-    return [SpectronicsCallButton(entry, subentry)]
+    async_setup_contact_entities(entry, async_add_entities, SpectronicsCallButton)
 
 
 class SpectronicsCallButton(SpectronicsContactEntity, ButtonEntity):
     """Places the contact's call when pressed."""
 
     _attr_translation_key = "call"
-
-    def __init__(self, entry: SpectronicsConfigEntry, subentry: ConfigSubentry) -> None:
-        """Create the button of a contact."""
-        super().__init__(entry, subentry, "call")
+    key = "call"
 
     async def async_press(self) -> None:
         """Place the contact's call."""

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
-from typing import TYPE_CHECKING
+from collections.abc import Callable
+from typing import TYPE_CHECKING, ClassVar
 
 from homeassistant.config_entries import ConfigSubentry
 from homeassistant.core import HomeAssistant, callback
@@ -67,15 +67,16 @@ def async_update_contact_device(
 
 
 class SpectronicsEntity(Entity):
-    """An entity of an account."""
+    """An entity of an account; `key` ends its unique id."""
 
     _attr_has_entity_name = True
     _attr_should_poll = False
+    key: ClassVar[str]
 
-    def __init__(self, entry: SpectronicsConfigEntry, key: str) -> None:
+    def __init__(self, entry: SpectronicsConfigEntry) -> None:
         """Attach the entity to the account's device."""
         self.entry = entry
-        self._attr_unique_id = f"{entry.entry_id}_{key}"
+        self._attr_unique_id = f"{entry.entry_id}_{self.key}"
         self._attr_device_info = account_device_info(entry)
 
 
@@ -84,14 +85,13 @@ class SpectronicsContactEntity(Entity):
 
     _attr_has_entity_name = True
     _attr_should_poll = False
+    key: ClassVar[str]
 
-    def __init__(
-        self, entry: SpectronicsConfigEntry, subentry: ConfigSubentry, key: str
-    ) -> None:
+    def __init__(self, entry: SpectronicsConfigEntry, subentry: ConfigSubentry) -> None:
         """Attach the entity to the contact's device."""
         self.entry = entry
         self.subentry_id = subentry.subentry_id
-        self._attr_unique_id = f"{entry.entry_id}_{subentry.subentry_id}_{key}"
+        self._attr_unique_id = f"{entry.entry_id}_{subentry.subentry_id}_{self.key}"
         # The device itself is made by async_update_contact_device.
         self._attr_device_info = DeviceInfo(
             identifiers={contact_identifier(entry, subentry)}
@@ -106,7 +106,7 @@ class SpectronicsContactEntity(Entity):
 def async_setup_contact_entities(
     entry: SpectronicsConfigEntry,
     async_add_entities: AddConfigEntryEntitiesCallback,
-    make: Callable[[SpectronicsConfigEntry, ConfigSubentry], Iterable[Entity]],
+    make: Callable[[SpectronicsConfigEntry, ConfigSubentry], Entity],
 ) -> None:
     """Add each contact's entities now, and those of contacts added later."""
     added: set[str] = set()
@@ -118,7 +118,7 @@ def async_setup_contact_entities(
                 continue
             added.add(subentry_id)
             async_update_contact_device(entry.runtime_data.hass, entry, subentry)
-            async_add_entities(make(entry, subentry), config_subentry_id=subentry_id)
+            async_add_entities([make(entry, subentry)], config_subentry_id=subentry_id)
 
     async def async_entry_updated(
         hass: HomeAssistant, entry: SpectronicsConfigEntry

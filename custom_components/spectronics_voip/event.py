@@ -46,10 +46,7 @@ class SpectronicsLastCallEvent(SpectronicsEntity, EventEntity):
 
     _attr_translation_key = "last_call"
     _attr_event_types = [EVENT_REQUESTED, EVENT_ANSWERED, EVENT_FAILED]
-
-    def __init__(self, entry: SpectronicsConfigEntry) -> None:
-        """Create the account's "Last call" entity."""
-        super().__init__(entry, "last_call")
+    key = "last_call"
 
     async def async_added_to_hass(self) -> None:
         """Listen to the account's calls."""

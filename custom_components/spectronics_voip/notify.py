@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from homeassistant.components.notify import NotifyEntity, NotifyEntityFeature
-from homeassistant.config_entries import ConfigSubentry
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
@@ -26,14 +25,7 @@ async def async_setup_entry(
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
     """Add a notify entity for each contact."""
-    async_setup_contact_entities(entry, async_add_entities, _make)
-
-
-def _make(
-    entry: SpectronicsConfigEntry, subentry: ConfigSubentry
-) -> list[SpectronicsNotifyEntity]:
-    """Return the contact's notify entity."""
-    return [SpectronicsNotifyEntity(entry, subentry)]
+    async_setup_contact_entities(entry, async_add_entities, SpectronicsNotifyEntity)
 
 
 class SpectronicsNotifyEntity(SpectronicsContactEntity, NotifyEntity):
@@ -42,10 +34,7 @@ class SpectronicsNotifyEntity(SpectronicsContactEntity, NotifyEntity):
     _attr_name = None
     _attr_translation_key = "contact"
     _attr_supported_features = NotifyEntityFeature.TITLE
-
-    def __init__(self, entry: SpectronicsConfigEntry, subentry: ConfigSubentry) -> None:
-        """Create the notify entity of a contact."""
-        super().__init__(entry, subentry, "notify")
+    key = "notify"
 
     async def async_send_message(self, message: str, title: str | None = None) -> None:
         """Place the contact's call with the title, else the message, as caller name."""

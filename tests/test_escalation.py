@@ -1,0 +1,1464 @@
+"""spectronics_voip.call_until_answered over real HTTP to the simulator.
+
+The escalation's order, its stop at the first answer, rounds and delay; which failures
+end it and which move on; input refused before the first attempt; the account the
+contacts decide; a stopped script and an unloaded entry; administrator-only actions.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncGenerator, Callable
+import gc
+import json
+import logging
+import time
+from typing import Any
+
+from aiohttp import web
+import pytest
+from pytest_homeassistant_custom_component.common import (
+    MockConfigEntry,
+    MockUser,
+    async_capture_events,
+)
+from pytest_homeassistant_custom_component.typing import WebSocketGenerator
+import voluptuous as vol
+import yaml
+
+from custom_components.spectronics_voip.api import SpectronicsError
+from custom_components.spectronics_voip.const import (
+    CONF_ADMIN_ONLY,
+    CONF_ALLOWED_NUMBERS,
+    CONF_COOLDOWN,
+    DOMAIN,
+    EVENT_CALL_RESULT,
+    SERVICE_CALL_UNTIL_ANSWERED,
+    SERVICE_PLACE_CALL,
+)
+from custom_components.spectronics_voip.services import CALL_UNTIL_ANSWERED_SCHEMA
+from homeassistant.auth.const import GROUP_ID_USER
+from homeassistant.config_entries import (
+    SOURCE_REAUTH,
+    ConfigEntryState,
+    ConfigSubentryData,
+)
+from homeassistant.const import ATTR_ENTITY_ID, STATE_OFF
+from homeassistant.core import Context, Event, HomeAssistant, ServiceResponse, callback
+from homeassistant.exceptions import (
+    HomeAssistantError,
+    ServiceValidationError,
+    Unauthorized,
+    UnknownUser,
+)
+from homeassistant.helpers import entity_registry as er
+from homeassistant.setup import async_setup_component
+
+from .common import INTEGRATION, TRANSLATIONS, make_entry, place_call, translated
+from .simulator import (
+    ALL_TOKEN,
+    EXTENSION,
+    FAULTS,
+    OTHER_EXTENSION,
+    SINGLE_TOKEN,
+    Fault,
+    Simulator,
+)
+
+MUM = "button.mum_call"
+DAD = "button.dad_call"
+GRAN = "button.gran_call"
+OFFICE = "button.office_call"
+LAST_CALL = "event.extension_1234567_last_call"
+# Mum rejects (the simulator rejects a number ending 486), Dad and Gran answer.
+FAMILY: dict[str, dict[str, Any]] = {
+    "Mum": {"destination": "2001486", "reverse": True},
+    "Dad": {"destination": "2002", "cidname": "DAD"},
+    "Gran": {"destination": "2003", "wait": True},
+}
+REJECTS = "2001486"
+TIMES_OUT = "2002408"
+ANSWERS = "2003"
+RESULT_KEYS = {
+    "config_entry_id",
+    "contact",
+    "extension",
+    "destination",
+    "source",
+    "cidname",
+    "reverse",
+    "wait",
+    "suppressed",
+    "success",
+    "message",
+    "error",
+}
+
+
+class TimedSimulator(Simulator):
+    """The simulator, noting when each request arrives; faults for the next requests."""
+
+    def __init__(self) -> None:
+        """Model the default account."""
+        super().__init__()
+        self.arrivals: list[float] = []
+        # Each request takes the next of these as the simulator's fault.
+        self.next_faults: list[Fault | None] = []
+
+    async def _handle(self, request: web.Request) -> web.StreamResponse:
+        """Note the time, apply the next scripted fault, answer as the simulator."""
+        self.arrivals.append(time.monotonic())
+        if self.next_faults:
+            self.set_fault(self.next_faults.pop(0))
+        return await super()._handle(request)
+
+
+@pytest.fixture
+async def simulator(socket_enabled: None) -> AsyncGenerator[TimedSimulator]:
+    """Serve the timed simulator on a free loopback port."""
+    sim = TimedSimulator()
+    await sim.start()
+    yield sim
+    await sim.stop()
+
+
+@pytest.fixture
+def mock_config_entry(simulator: TimedSimulator) -> MockConfigEntry:
+    """Return an account with the contacts Mum, Dad and Gran."""
+    return make_entry(simulator.url, contacts=FAMILY)
+
+
+@pytest.fixture
+async def office_entry(
+    hass: HomeAssistant, init_integration: MockConfigEntry, simulator: TimedSimulator
+) -> MockConfigEntry:
+    """Set up a second account, on a single-extension token, with the contact Office."""
+    entry = make_entry(
+        simulator.url,
+        extension=OTHER_EXTENSION,
+        token=SINGLE_TOKEN,
+        contacts={"Office": {"destination": "3001"}},
+    )
+    return await _set_up(hass, entry)
+
+
+@pytest.fixture
+async def household_user(hass: HomeAssistant) -> MockUser:
+    """Return a user of the default non-administrator group (a household member)."""
+    group = await hass.auth.async_get_group(GROUP_ID_USER)
+    assert group is not None
+    user = MockUser(name="Household", groups=[group]).add_to_hass(hass)
+    assert not user.is_admin
+    return user
+
+
+async def _set_up(hass: HomeAssistant, entry: MockConfigEntry) -> MockConfigEntry:
+    """Add and set up an entry; assert it loaded."""
+    entry.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done()
+    assert entry.state is ConfigEntryState.LOADED
+    return entry
+
+
+async def _escalate(
+    hass: HomeAssistant,
+    data: dict[str, Any],
+    *,
+    context: Context | None = None,
+    return_response: bool = True,
+) -> dict[str, Any] | None:
+    """Run call_until_answered and wait for it; return its response data."""
+    response = await hass.services.async_call(
+        DOMAIN,
+        SERVICE_CALL_UNTIL_ANSWERED,
+        data,
+        blocking=True,
+        context=context,
+        return_response=return_response,
+    )
+    return None if response is None else dict(response)
+
+
+async def _place_call_as(
+    hass: HomeAssistant, data: dict[str, Any], context: Context
+) -> ServiceResponse:
+    """Run place_call with a context."""
+    return await hass.services.async_call(
+        DOMAIN, SERVICE_PLACE_CALL, data, blocking=True, context=context
+    )
+
+
+def _wire(**fields: str) -> dict[str, str]:
+    """Return the form of one waiting attempt of the default account, without `auth`."""
+    return {"extension": EXTENSION, "reverse": "0", "wait": "1"} | fields
+
+
+def _rung(simulator: Simulator, token: str = ALL_TOKEN) -> list[dict[str, str]]:
+    """Return the calls that rang, without `auth`; assert each carried `token`.
+
+    No token in an assertion: a failing one would show it, and the secret guard
+    would error the test.
+    """
+    assert all(call["auth"] == token for call in simulator.calls)
+    return [
+        {key: value for key, value in call.items() if key != "auth"}
+        for call in simulator.calls
+    ]
+
+
+def _result(entry: MockConfigEntry, **fields: Any) -> dict[str, Any]:
+    """Return an attempt's result as place_call reports it, waiting, not suppressed."""
+    return {
+        "config_entry_id": entry.entry_id,
+        "contact": None,
+        "extension": EXTENSION,
+        "source": None,
+        "cidname": None,
+        "reverse": False,
+        "wait": True,
+        "suppressed": False,
+    } | fields
+
+
+def _rejected(entry: MockConfigEntry, **fields: Any) -> dict[str, Any]:
+    """Return the result of an attempt the phone rejected."""
+    return _result(entry, success=False, message="Call rejected", error="api", **fields)
+
+
+def _answered(entry: MockConfigEntry, **fields: Any) -> dict[str, Any]:
+    """Return the result of an attempt that was answered."""
+    return _result(entry, success=True, message="Call answered", error=None, **fields)
+
+
+async def _until(condition: Callable[[], object], timeout: float = 5) -> None:
+    """Wait until `condition()` is true."""
+    async with asyncio.timeout(timeout):
+        while not condition():
+            await asyncio.sleep(0.01)
+
+
+def _problems(caplog: pytest.LogCaptureFixture) -> list[str]:
+    """Return the warnings and errors logged, but asyncio's slow-callback notes."""
+    return [
+        record.getMessage()
+        for record in caplog.records
+        if record.levelno >= logging.WARNING
+        and not (record.name == "asyncio" and record.msg.startswith("Executing"))
+    ]
+
+
+def _assert_validation_error(
+    err: HomeAssistantError, key: str, placeholders: dict[str, str] | None = None
+) -> None:
+    """Assert a translated ServiceValidationError of this integration."""
+    assert isinstance(err, ServiceValidationError)
+    assert err.translation_domain == DOMAIN
+    assert err.translation_key == key
+    assert err.translation_placeholders == placeholders
+    assert str(err) == translated(key, placeholders)
+
+
+# ---------------------------------------------------------------------------
+# Order, the first answer, rounds, delay
+# ---------------------------------------------------------------------------
+
+
+async def test_contacts_ring_in_order_until_one_answers(
+    hass: HomeAssistant, init_integration: MockConfigEntry, simulator: TimedSimulator
+) -> None:
+    """Mum rejects, Dad answers: Gran is never rung; each attempt as place_call's."""
+    events = async_capture_events(hass, EVENT_CALL_RESULT)
+    context = Context()
+
+    response = await _escalate(hass, {"contacts": [MUM, DAD, GRAN]}, context=context)
+
+    # Each contact rings with its own settings, always waiting, one at a time.
+    assert _rung(simulator) == [
+        _wire(destination="2001486", reverse="1"),
+        _wire(destination="2002", cidname="DAD"),
+    ]
+    assert simulator.max_in_flight == 1
+    assert response == {
+        "success": True,
+        "answered_by": "Dad",
+        "attempts": [
+            _rejected(
+                init_integration, contact="Mum", destination="2001486", reverse=True
+            ),
+            _answered(
+                init_integration, contact="Dad", destination="2002", cidname="DAD"
+            ),
+        ],
+    }
+    await hass.async_block_till_done()
+    # One result event per attempt, the same dicts as the response, the action's context.
+    assert [event.data for event in events] == response["attempts"]
+    assert all(set(event.data) == RESULT_KEYS for event in events)
+    assert [event.context.id for event in events] == [context.id] * 2
+    state = hass.states.get(LAST_CALL)
+    assert state is not None
+    assert state.attributes["event_type"] == "answered"
+    assert state.attributes["contact"] == "Dad"
+    assert state.context.id == context.id
+
+
+async def test_cidname_replaces_the_contacts_own(
+    hass: HomeAssistant, init_integration: MockConfigEntry, simulator: TimedSimulator
+) -> None:
+    """The action's caller name is shown on every contact's attempt."""
+    response = await _escalate(
+        hass, {"contacts": [MUM, GRAN], "cidname": "ALARM: SMOKE"}
+    )
+
+    assert _rung(simulator) == [
+        _wire(destination="2001486", reverse="1", cidname="ALARM: SMOKE"),
+        _wire(destination="2003", cidname="ALARM: SMOKE"),
+    ]
+    assert response is not None
+    assert response["answered_by"] == "Gran"
+    assert [a["cidname"] for a in response["attempts"]] == ["ALARM: SMOKE"] * 2
+
+
+async def test_destinations_ring_in_order_with_the_shared_fields(
+    hass: HomeAssistant, init_integration: MockConfigEntry, simulator: TimedSimulator
+) -> None:
+    """Each number rings with the shared fields; answered_by is the normalized number."""
+    await _set_options(hass, init_integration, {CONF_COOLDOWN: 0})
+    events = async_capture_events(hass, EVENT_CALL_RESULT)
+    shared: dict[str, Any] = {"extension": OTHER_EXTENSION, "reverse": False}
+    shared |= {"source": "0770 090 0123", "cidname": "ALARM"}
+
+    response = await _escalate(
+        hass,
+        {"destinations": ["+44 (0)20 1234 5486", "+44 20-7946 0000", "2003"]} | shared,
+    )
+
+    shared_wire = {"extension": OTHER_EXTENSION, "source": "07700900123"}
+    shared_wire |= {"cidname": "ALARM"}
+    assert _rung(simulator) == [
+        _wire(destination="+4402012345486", **shared_wire),
+        _wire(destination="+442079460000", **shared_wire),
+    ]
+    assert simulator.max_in_flight == 1
+    assert response is not None
+    assert response["success"] is True
+    assert response["answered_by"] == "+442079460000"
+    shared_result = {"extension": OTHER_EXTENSION, "source": "07700900123"}
+    shared_result |= {"cidname": "ALARM"}
+    assert response["attempts"] == [
+        _rejected(init_integration, destination="+4402012345486", **shared_result),
+        _answered(init_integration, destination="+442079460000", **shared_result),
+    ]
+    await hass.async_block_till_done()
+    assert [event.data for event in events] == response["attempts"]
+
+    # Exactly what place_call reports for the same calls.
+    answered = await place_call(
+        hass,
+        {"destination": "+44 20-7946 0000", "wait": True} | shared,
+        return_response=True,
+    )
+    assert answered == response["attempts"][1]
+    with pytest.raises(HomeAssistantError):
+        await place_call(
+            hass, {"destination": "+44 (0)20 1234 5486", "wait": True} | shared
+        )
+    await hass.async_block_till_done()
+    assert events[-1].data == response["attempts"][0]
+
+
+async def test_nobody_answering_is_a_result_not_an_error(
+    hass: HomeAssistant, init_integration: MockConfigEntry, simulator: TimedSimulator
+) -> None:
+    """Three rounds of two numbers that never answer: six attempts, ABABAB."""
+    events = async_capture_events(hass, EVENT_CALL_RESULT)
+    context = Context()
+
+    response = await _escalate(
+        hass, {"destinations": [REJECTS, TIMES_OUT], "rounds": 3}, context=context
+    )
+
+    assert [call["destination"] for call in simulator.calls] == [
+        REJECTS,
+        TIMES_OUT,
+    ] * 3
+    assert all(call["wait"] == "1" for call in simulator.calls)
+    assert simulator.max_in_flight == 1
+    assert response is not None
+    assert response["success"] is False
+    assert response["answered_by"] is None
+    assert [(a["destination"], a["message"]) for a in response["attempts"]] == [
+        (REJECTS, "Call rejected"),
+        (TIMES_OUT, "Call timed out"),
+    ] * 3
+    assert [a["error"] for a in response["attempts"]] == ["api"] * 6
+    await hass.async_block_till_done()
+    assert [event.data for event in events] == response["attempts"]
+    assert {event.context.id for event in events} == {context.id}
+    state = hass.states.get(LAST_CALL)
+    assert state is not None
+    assert state.attributes["event_type"] == "failed"
+
+
+async def test_rounds_stop_at_the_first_answer(
+    hass: HomeAssistant, init_integration: MockConfigEntry, simulator: TimedSimulator
+) -> None:
+    """An answer in the first round ends the escalation: no second round."""
+    response = await _escalate(
+        hass, {"destinations": [REJECTS, ANSWERS, TIMES_OUT], "rounds": 3}
+    )
+
+    assert [call["destination"] for call in simulator.calls] == [REJECTS, ANSWERS]
+    assert response is not None
+    assert response["answered_by"] == ANSWERS
+
+
+async def test_delay_between_attempts_not_before_the_first(
+    hass: HomeAssistant, init_integration: MockConfigEntry, simulator: TimedSimulator
+) -> None:
+    """The delay is the pause from one attempt's result to the next attempt."""
+    results: list[float] = []
+
+    @callback
+    def _note(event: Event) -> None:
+        results.append(time.monotonic())
+
+    hass.bus.async_listen(EVENT_CALL_RESULT, _note)
+    sent_before = len(simulator.arrivals)
+    start = time.monotonic()
+
+    response = await _escalate(
+        hass, {"destinations": [REJECTS, TIMES_OUT, ANSWERS], "delay": 0.3}
+    )
+
+    elapsed = time.monotonic() - start
+    arrivals = simulator.arrivals[sent_before:]
+    assert len(arrivals) == len(results) == 3
+    assert response is not None
+    assert response["answered_by"] == ANSWERS
+    # No delay before the first attempt.
+    assert arrivals[0] - start < 0.3
+    # Each next attempt is sent the delay (once, not twice) after the previous result.
+    gaps = [arrivals[i + 1] - results[i] for i in range(2)]
+    assert all(0.3 <= gap < 0.6 for gap in gaps), gaps
+    assert elapsed < 1.5
+
+
+# ---------------------------------------------------------------------------
+# Failures: authentication ends the escalation, any other moves on
+# ---------------------------------------------------------------------------
+
+
+async def test_auth_failure_aborts(
+    hass: HomeAssistant, init_integration: MockConfigEntry, simulator: TimedSimulator
+) -> None:
+    """A refused token raises, sends nothing more, and asks for a new token."""
+    simulator.tokens.clear()
+    events = async_capture_events(hass, EVENT_CALL_RESULT)
+    before = len(simulator.requests)
+
+    with pytest.raises(HomeAssistantError) as exc_info:
+        await _escalate(hass, {"destinations": ["2001", "2002"], "rounds": 2})
+
+    err = exc_info.value
+    assert not isinstance(err, ServiceValidationError)
+    assert err.translation_domain == DOMAIN
+    assert err.translation_key == "call_failed_auth"
+    assert err.translation_placeholders == {"message": "Invalid authentication"}
+    assert str(err) == translated("call_failed_auth", err.translation_placeholders)
+    await asyncio.sleep(0.1)
+    await hass.async_block_till_done()
+    assert len(simulator.requests) == before + 1
+    assert simulator.requests[-1].fields["destination"] == "2001"
+    assert [(e.data["destination"], e.data["error"]) for e in events] == [
+        ("2001", "auth")
+    ]
+    flows = list(init_integration.async_get_active_flows(hass, {SOURCE_REAUTH}))
+    assert len(flows) == 1
+    assert flows[0]["context"]["entry_id"] == init_integration.entry_id
+
+
+@pytest.mark.parametrize(
+    ("fault", "error", "message"),
+    [
+        pytest.param(
+            FAULTS["drop"], "connection", None, id="connection-dropped-after-sending"
+        ),
+        pytest.param(Fault(body=b"ERR:Line busy"), "api", "Line busy", id="err"),
+        pytest.param(FAULTS["html"], "invalid_response", None, id="html"),
+        pytest.param(FAULTS["http500"], "invalid_response", None, id="http500"),
+    ],
+)
+async def test_other_failures_move_on(
+    hass: HomeAssistant,
+    init_integration: MockConfigEntry,
+    simulator: TimedSimulator,
+    *,
+    fault: Fault,
+    error: str,
+    message: str | None,
+) -> None:
+    """A failure other than authentication fails that attempt only."""
+    simulator.next_faults = [fault, None]
+    before = len(simulator.requests)
+
+    response = await _escalate(hass, {"destinations": ["2001", "2002"]})
+
+    assert [r.fields["destination"] for r in simulator.requests[before:]] == [
+        "2001",
+        "2002",
+    ]
+    assert _rung(simulator) == [_wire(destination="2002")]
+    assert response is not None
+    assert response["success"] is True
+    assert response["answered_by"] == "2002"
+    first, second = response["attempts"]
+    assert (first["success"], first["error"]) == (False, error)
+    if message is not None:
+        assert first["message"] == message
+    assert second == _answered(init_integration, destination="2002")
+    await hass.async_block_till_done()
+    assert hass.config_entries.flow.async_progress_by_handler(DOMAIN) == []
+
+
+async def test_no_connection_moves_on_after_its_retries(
+    hass: HomeAssistant,
+    init_integration: MockConfigEntry,
+    simulator: TimedSimulator,
+) -> None:
+    """A provider that cannot be reached fails each attempt after its two retries."""
+    await simulator.stop()
+    events = async_capture_events(hass, EVENT_CALL_RESULT)
+
+    response = await _escalate(hass, {"destinations": ["2001", "2002"]})
+
+    assert response is not None
+    assert response["success"] is False
+    assert [(a["destination"], a["error"]) for a in response["attempts"]] == [
+        ("2001", "connection"),
+        ("2002", "connection"),
+    ]
+    await hass.async_block_till_done()
+    assert len(events) == 2
+
+
+# ---------------------------------------------------------------------------
+# Input refused before the first attempt
+# ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("data", "key", "placeholders"),
+    [
+        pytest.param({}, "attempts_none", None, id="neither"),
+        pytest.param({"contacts": []}, "attempts_none", None, id="no-contacts"),
+        pytest.param({"destinations": []}, "attempts_none", None, id="no-destinations"),
+        pytest.param(
+            {"contacts": [], "destinations": []}, "attempts_none", None, id="both-empty"
+        ),
+        pytest.param(
+            {"contacts": [MUM], "destinations": ["2001"]},
+            "attempts_both",
+            None,
+            id="both",
+        ),
+        pytest.param(
+            {"contacts": ["button.nope"]},
+            "unknown_contact",
+            {"entity_id": "button.nope"},
+            id="unknown-entity",
+        ),
+        pytest.param(
+            {"contacts": [MUM, DAD, "button.nope"]},
+            "unknown_contact",
+            {"entity_id": "button.nope"},
+            id="unknown-entity-last",
+        ),
+        pytest.param(
+            {"contacts": ["notify.mum"]},
+            "unknown_contact",
+            {"entity_id": "notify.mum"},
+            id="contacts-notify-entity",
+        ),
+        pytest.param(
+            {"contacts": [LAST_CALL]},
+            "unknown_contact",
+            {"entity_id": LAST_CALL},
+            id="account-event-entity",
+        ),
+        pytest.param(
+            {"contacts": [MUM], "extension": OTHER_EXTENSION},
+            "contact_fields",
+            {"fields": "extension"},
+            id="contacts-extension",
+        ),
+        pytest.param(
+            {"contacts": [MUM], "reverse": False},
+            "contact_fields",
+            {"fields": "reverse"},
+            id="contacts-reverse",
+        ),
+        pytest.param(
+            {"contacts": [MUM], "source": "2005"},
+            "contact_fields",
+            {"fields": "source"},
+            id="contacts-source",
+        ),
+        pytest.param(
+            {"contacts": [MUM], "source": "2005", "reverse": True, "extension": "1"},
+            "contact_fields",
+            {"fields": "extension, reverse, source"},
+            id="contacts-all-three",
+        ),
+        pytest.param(
+            {"destinations": ["2001", "2002", "call me"]},
+            "invalid_destination",
+            None,
+            id="bad-destination-last",
+        ),
+        pytest.param(
+            {"destinations": ["2001", ""]},
+            "invalid_destination",
+            None,
+            id="empty-destination",
+        ),
+        pytest.param(
+            {"destinations": ["2001"], "source": "me"},
+            "invalid_source",
+            None,
+            id="bad-source",
+        ),
+        pytest.param(
+            {"destinations": ["2001"], "extension": "123"},
+            "invalid_extension",
+            None,
+            id="bad-extension",
+        ),
+        pytest.param(
+            {"destinations": ["2001"], "cidname": "x" * 41},
+            "invalid_cidname",
+            None,
+            id="bad-cidname",
+        ),
+        pytest.param(
+            {"contacts": [MUM], "cidname": "Front\ndoor"},
+            "invalid_cidname",
+            None,
+            id="bad-cidname-contacts",
+        ),
+    ],
+)
+async def test_invalid_input(
+    hass: HomeAssistant,
+    init_integration: MockConfigEntry,
+    simulator: TimedSimulator,
+    *,
+    data: dict[str, Any],
+    key: str,
+    placeholders: dict[str, str] | None,
+) -> None:
+    """Invalid input raises a translated ServiceValidationError; nothing is sent."""
+    events = async_capture_events(hass, EVENT_CALL_RESULT)
+    before = len(simulator.requests)
+
+    with pytest.raises(ServiceValidationError) as exc_info:
+        await _escalate(hass, data)
+
+    _assert_validation_error(exc_info.value, key, placeholders)
+    if key.startswith("invalid_"):
+        assert isinstance(exc_info.value.__cause__, SpectronicsError)
+    await hass.async_block_till_done()
+    assert simulator.calls == []
+    assert len(simulator.requests) == before
+    assert events == []
+
+
+@pytest.mark.parametrize(
+    ("platform", "in_subentry"),
+    [("other_integration", False), ("other_integration", True), (DOMAIN, False)],
+    ids=["other-integration", "other-integrations-subentry", "not-a-contacts"],
+)
+@pytest.mark.parametrize("alone", [True, False], ids=["alone", "after-a-contact"])
+async def test_a_button_that_is_not_a_contact(
+    hass: HomeAssistant,
+    init_integration: MockConfigEntry,
+    simulator: TimedSimulator,
+    *,
+    platform: str,
+    in_subentry: bool,
+    alone: bool,
+) -> None:
+    """Another integration's button (even of a subentry), or a non-contact, is refused."""
+    owner = init_integration
+    subentry_id = None
+    if platform != DOMAIN:
+        owner = MockConfigEntry(
+            domain=platform,
+            title="Other",
+            subentries_data=[
+                ConfigSubentryData(
+                    data={}, subentry_type="topic", title="Topic", unique_id=None
+                )
+            ],
+        )
+        owner.add_to_hass(hass)
+        if in_subentry:
+            [subentry_id] = owner.subentries
+    button = er.async_get(hass).async_get_or_create(
+        "button",
+        platform,
+        "not-a-contact",
+        config_entry=owner,
+        config_subentry_id=subentry_id,
+        suggested_object_id="not_a_contact",
+    )
+    hass.states.async_set(button.entity_id, "unknown")
+    contacts = [button.entity_id] if alone else [MUM, button.entity_id]
+
+    with pytest.raises(ServiceValidationError) as exc_info:
+        await _escalate(hass, {"contacts": contacts})
+
+    _assert_validation_error(
+        exc_info.value, "unknown_contact", {"entity_id": button.entity_id}
+    )
+    assert simulator.calls == []
+
+
+@pytest.mark.usefixtures("init_integration")
+@pytest.mark.parametrize(
+    "data",
+    [
+        pytest.param({"destinations": ["2001"], "rounds": 0}, id="rounds-0"),
+        pytest.param({"destinations": ["2001"], "rounds": 11}, id="rounds-11"),
+        pytest.param({"destinations": ["2001"], "rounds": "twice"}, id="rounds-text"),
+        pytest.param({"destinations": ["2001"], "delay": -1}, id="delay-negative"),
+        pytest.param({"destinations": ["2001"], "delay": 601}, id="delay-601"),
+        pytest.param({"destinations": ["2001"], "wait": False}, id="wait-not-a-field"),
+        pytest.param({"destinations": [{"number": "2001"}]}, id="destination-dict"),
+        pytest.param({"contacts": ["not an entity id"]}, id="contact-not-entity-id"),
+    ],
+)
+async def test_schema_errors(
+    hass: HomeAssistant, simulator: TimedSimulator, data: dict[str, Any]
+) -> None:
+    """Values outside the schema's ranges never reach the handler or the provider."""
+    events = async_capture_events(hass, EVENT_CALL_RESULT)
+    before = len(simulator.requests)
+
+    with pytest.raises(vol.Invalid) as exc_info:
+        await _escalate(hass, data)
+
+    assert isinstance(exc_info.value, vol.MultipleInvalid)
+    assert len(simulator.requests) == before
+    assert events == []
+
+
+@pytest.mark.parametrize(
+    ("rounds", "delay"), [(1, 0), (10, 600), ("3", "0.5")], ids=["min", "max", "text"]
+)
+def test_schema_bounds_and_defaults(rounds: Any, delay: Any) -> None:
+    """The bounds themselves are accepted; rounds 1 and delay 0 are the defaults."""
+    data = CALL_UNTIL_ANSWERED_SCHEMA(
+        {"destinations": "2001", "rounds": rounds, "delay": delay}
+    )
+    assert data["destinations"] == ["2001"]
+    assert data["rounds"] == int(rounds)
+    assert data["delay"] == float(delay)
+    defaults = CALL_UNTIL_ANSWERED_SCHEMA({"destinations": ["2001"]})
+    assert (defaults["rounds"], defaults["delay"]) == (1, 0)
+
+
+async def _set_options(
+    hass: HomeAssistant, entry: MockConfigEntry, options: dict[str, Any]
+) -> None:
+    """Replace the entry's options."""
+    hass.config_entries.async_update_entry(entry, options=options)
+    await hass.async_block_till_done()
+
+
+@pytest.mark.parametrize(
+    ("data", "field", "number"),
+    [
+        pytest.param(
+            {"destinations": ["2001", "2002", "07700900123"]},
+            "destination",
+            "07700900123",
+            id="last-destination",
+        ),
+        pytest.param(
+            {"destinations": ["2001", "2002"], "source": "0770 090 0123"},
+            "source",
+            "07700900123",
+            id="source",
+        ),
+        pytest.param(
+            {"contacts": [DAD, GRAN]}, "destination", "2003", id="last-contact"
+        ),
+    ],
+)
+async def test_number_not_allowed(
+    hass: HomeAssistant,
+    init_integration: MockConfigEntry,
+    simulator: TimedSimulator,
+    *,
+    data: dict[str, Any],
+    field: str,
+    number: str,
+) -> None:
+    """An attempt outside the allowed numbers refuses the whole escalation up front."""
+    await _set_options(hass, init_integration, {CONF_ALLOWED_NUMBERS: ["2001", "2002"]})
+    events = async_capture_events(hass, EVENT_CALL_RESULT)
+
+    with pytest.raises(ServiceValidationError) as exc_info:
+        await _escalate(hass, data)
+
+    placeholders = {"field": field, "number": number}
+    _assert_validation_error(exc_info.value, "number_not_allowed", placeholders)
+    assert number in str(exc_info.value)
+    await hass.async_block_till_done()
+    assert simulator.calls == []
+    assert events == []
+
+
+async def test_allowed_numbers_are_rung(
+    hass: HomeAssistant, init_integration: MockConfigEntry, simulator: TimedSimulator
+) -> None:
+    """Attempts that match the allowed numbers (exact or prefix) are rung."""
+    await _set_options(
+        hass, init_integration, {CONF_ALLOWED_NUMBERS: ["2001486", "200*"]}
+    )
+
+    response = await _escalate(hass, {"contacts": [MUM, DAD]})
+
+    assert response is not None
+    assert response["answered_by"] == "Dad"
+    assert [call["destination"] for call in simulator.calls] == ["2001486", "2002"]
+
+
+# ---------------------------------------------------------------------------
+# Which account
+# ---------------------------------------------------------------------------
+
+
+async def test_entry_optional_with_one_loaded(
+    hass: HomeAssistant, init_integration: MockConfigEntry, simulator: TimedSimulator
+) -> None:
+    """With one loaded entry, naming it is optional; naming it works too."""
+    first = await _escalate(hass, {"destinations": ["2001"]})
+    second = await _escalate(
+        hass,
+        {"destinations": ["2002"], "config_entry_id": init_integration.entry_id},
+    )
+
+    assert first is not None
+    assert second is not None
+    assert first["attempts"][0]["config_entry_id"] == init_integration.entry_id
+    assert second["attempts"][0]["config_entry_id"] == init_integration.entry_id
+    assert [call["destination"] for call in simulator.calls] == ["2001", "2002"]
+
+
+async def test_contacts_decide_the_account(
+    hass: HomeAssistant,
+    init_integration: MockConfigEntry,
+    office_entry: MockConfigEntry,
+    simulator: TimedSimulator,
+) -> None:
+    """With two loaded entries, each escalation goes out from its contacts' account."""
+    office = await _escalate(hass, {"contacts": [OFFICE]})
+    family = await _escalate(hass, {"contacts": [MUM, DAD]})
+
+    assert office is not None
+    assert family is not None
+    assert office["answered_by"] == "Office"
+    assert office["attempts"] == [
+        _answered(
+            office_entry,
+            contact="Office",
+            destination="3001",
+            extension=OTHER_EXTENSION,
+        )
+    ]
+    assert family["answered_by"] == "Dad"
+    assert {a["config_entry_id"] for a in family["attempts"]} == {
+        init_integration.entry_id
+    }
+    assert [
+        (c["auth"] == SINGLE_TOKEN, c["auth"] == ALL_TOKEN, c["destination"])
+        for c in simulator.calls
+    ] == [(True, False, "3001"), (False, True, "2001486"), (False, True, "2002")]
+    await hass.async_block_till_done()
+    office_last = hass.states.get("event.extension_7654321_last_call")
+    assert office_last is not None
+    assert office_last.attributes["contact"] == "Office"
+    state = hass.states.get(LAST_CALL)
+    assert state is not None
+    assert state.attributes["contact"] == "Dad"
+
+
+@pytest.mark.usefixtures("office_entry")
+async def test_destinations_with_two_loaded_need_the_entry(
+    hass: HomeAssistant, simulator: TimedSimulator
+) -> None:
+    """Numbers alone do not tell the account: entry_required."""
+    with pytest.raises(ServiceValidationError) as exc_info:
+        await _escalate(hass, {"destinations": ["2001"]})
+
+    _assert_validation_error(exc_info.value, "entry_required", {"count": "2"})
+    assert simulator.calls == []
+
+
+async def test_contacts_of_two_accounts(
+    hass: HomeAssistant,
+    init_integration: MockConfigEntry,
+    office_entry: MockConfigEntry,
+    simulator: TimedSimulator,
+) -> None:
+    """Contacts of two accounts need the entry; then the other's contact is refused."""
+    with pytest.raises(ServiceValidationError) as exc_info:
+        await _escalate(hass, {"contacts": [MUM, OFFICE]})
+    _assert_validation_error(exc_info.value, "entry_required", {"count": "2"})
+
+    with pytest.raises(ServiceValidationError) as exc_info:
+        await _escalate(
+            hass,
+            {"contacts": [MUM, OFFICE], "config_entry_id": init_integration.entry_id},
+        )
+    _assert_validation_error(
+        exc_info.value,
+        "contact_of_another_account",
+        {"entity_id": OFFICE, "title": init_integration.title},
+    )
+
+    with pytest.raises(ServiceValidationError) as exc_info:
+        await _escalate(
+            hass, {"contacts": [OFFICE], "config_entry_id": init_integration.entry_id}
+        )
+    _assert_validation_error(
+        exc_info.value,
+        "contact_of_another_account",
+        {"entity_id": OFFICE, "title": init_integration.title},
+    )
+    assert simulator.calls == []
+
+
+async def test_contact_of_an_unloaded_account(
+    hass: HomeAssistant,
+    init_integration: MockConfigEntry,
+    office_entry: MockConfigEntry,
+    simulator: TimedSimulator,
+) -> None:
+    """A contact of an account that is not loaded names that account as not loaded."""
+    assert await hass.config_entries.async_unload(office_entry.entry_id)
+    await hass.async_block_till_done()
+
+    with pytest.raises(ServiceValidationError) as exc_info:
+        await _escalate(hass, {"contacts": [OFFICE]})
+
+    _assert_validation_error(
+        exc_info.value, "entry_not_loaded", {"title": office_entry.title}
+    )
+    assert simulator.calls == []
+
+
+# ---------------------------------------------------------------------------
+# A stopped script, an unloaded entry
+# ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("delay", [0, 0.3])
+async def test_stopping_the_script_stops_the_escalation(
+    hass: HomeAssistant,
+    init_integration: MockConfigEntry,
+    simulator: TimedSimulator,
+    caplog: pytest.LogCaptureFixture,
+    delay: float,
+) -> None:
+    """The attempt in flight completes and reports; no attempt starts after the stop."""
+    simulator.ring_time = 0.5
+    assert await async_setup_component(
+        hass,
+        "script",
+        {
+            "script": {
+                "escalate": {
+                    "sequence": [
+                        {
+                            "action": f"{DOMAIN}.{SERVICE_CALL_UNTIL_ANSWERED}",
+                            "data": {
+                                "destinations": [REJECTS, ANSWERS],
+                                "delay": delay,
+                            },
+                        }
+                    ]
+                }
+            }
+        },
+    )
+    events = async_capture_events(hass, EVENT_CALL_RESULT)
+
+    await hass.services.async_call(
+        "script", "turn_on", {ATTR_ENTITY_ID: "script.escalate"}, blocking=True
+    )
+    await _until(lambda: simulator.in_flight)
+    await hass.services.async_call(
+        "script", "turn_off", {ATTR_ENTITY_ID: "script.escalate"}, blocking=True
+    )
+    state = hass.states.get("script.escalate")
+    assert state is not None
+    assert state.state == STATE_OFF
+    assert events == []  # attempt 1 is still ringing
+
+    # Attempt 1 completes and reports, as any call whose caller stopped waiting.
+    await _until(lambda: events)
+    assert [(e.data["destination"], e.data["message"]) for e in events] == [
+        (REJECTS, "Call rejected")
+    ]
+    # Well past the delay: attempt 2 would have been sent by now.
+    await asyncio.sleep(delay + 0.3)
+    await hass.async_block_till_done()
+    assert [call["destination"] for call in simulator.calls] == [REJECTS]
+    assert simulator.in_flight == 0
+    assert len(events) == 1
+    assert _problems(caplog) == []
+
+
+async def test_stopping_the_script_during_a_refused_attempt(
+    hass: HomeAssistant,
+    init_integration: MockConfigEntry,
+    simulator: TimedSimulator,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """An attempt refused after the stop still asks for a token; nothing is logged."""
+    simulator.next_faults = [Fault(delay=0.4, body=b"ERR:Invalid authentication")]
+    assert await async_setup_component(
+        hass,
+        "script",
+        {
+            "script": {
+                "escalate": {
+                    "sequence": [
+                        {
+                            "action": f"{DOMAIN}.{SERVICE_CALL_UNTIL_ANSWERED}",
+                            "data": {"destinations": ["2001", "2002"]},
+                        }
+                    ]
+                }
+            }
+        },
+    )
+    events = async_capture_events(hass, EVENT_CALL_RESULT)
+    before = len(simulator.requests)
+
+    await hass.services.async_call(
+        "script", "turn_on", {ATTR_ENTITY_ID: "script.escalate"}, blocking=True
+    )
+    await _until(lambda: simulator.in_flight)
+    await hass.services.async_call(
+        "script", "turn_off", {ATTR_ENTITY_ID: "script.escalate"}, blocking=True
+    )
+    await _until(lambda: events)
+    await asyncio.sleep(0.1)
+    await hass.async_block_till_done()
+    gc.collect()  # an exception nobody retrieved is logged when its task is freed
+    await asyncio.sleep(0)
+
+    assert [(e.data["destination"], e.data["error"]) for e in events] == [
+        ("2001", "auth")
+    ]
+    assert len(simulator.requests) == before + 1
+    assert list(init_integration.async_get_active_flows(hass, {SOURCE_REAUTH}))
+    assert _problems(caplog) == []
+
+
+async def test_a_caller_that_stops_waiting_during_the_delay(
+    hass: HomeAssistant, init_integration: MockConfigEntry, simulator: TimedSimulator
+) -> None:
+    """A caller cancelled during the pause ends the escalation then, not after it."""
+    events = async_capture_events(hass, EVENT_CALL_RESULT)
+    call = hass.async_create_task(
+        _escalate(hass, {"destinations": [REJECTS, ANSWERS], "delay": 600})
+    )
+    await _until(lambda: events)
+
+    call.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await call
+    # Nothing of the escalation is left running for the rest of the 600 s.
+    async with asyncio.timeout(2):
+        await hass.async_block_till_done(wait_background_tasks=True)
+
+    assert [c["destination"] for c in simulator.calls] == [REJECTS]
+    assert len(events) == 1
+
+
+async def test_unload_while_an_attempt_rings(
+    hass: HomeAssistant, init_integration: MockConfigEntry, simulator: TimedSimulator
+) -> None:
+    """Unloading cancels the escalation: a cancelled attempt, no further attempt."""
+    simulator.ring_time = 0.5
+    events = async_capture_events(hass, EVENT_CALL_RESULT)
+    call = hass.async_create_task(_escalate(hass, {"destinations": [REJECTS, ANSWERS]}))
+    await _until(lambda: simulator.in_flight)
+
+    assert await hass.config_entries.async_unload(init_integration.entry_id)
+    with pytest.raises(HomeAssistantError) as exc_info:
+        await call
+
+    err = exc_info.value
+    assert not isinstance(err, ServiceValidationError)
+    assert err.translation_domain == DOMAIN
+    assert err.translation_key == "call_failed_cancelled"
+    assert err.translation_placeholders is not None
+    assert str(err) == translated("call_failed_cancelled", err.translation_placeholders)
+    await asyncio.sleep(0.6)
+    await hass.async_block_till_done()
+    assert [(e.data["destination"], e.data["error"]) for e in events] == [
+        (REJECTS, "cancelled")
+    ]
+    assert [c["destination"] for c in simulator.calls] == [REJECTS]
+
+
+async def test_unload_during_the_delay(
+    hass: HomeAssistant, init_integration: MockConfigEntry, simulator: TimedSimulator
+) -> None:
+    """Unloading between two attempts cancels the escalation; no further attempt."""
+    events = async_capture_events(hass, EVENT_CALL_RESULT)
+    call = hass.async_create_task(
+        _escalate(hass, {"destinations": [REJECTS, ANSWERS], "delay": 0.4})
+    )
+    await _until(lambda: events)
+
+    assert await hass.config_entries.async_unload(init_integration.entry_id)
+    with pytest.raises(HomeAssistantError) as exc_info:
+        await call
+
+    assert exc_info.value.translation_key == "call_failed_cancelled"
+    await asyncio.sleep(0.5)
+    await hass.async_block_till_done()
+    # Nothing was in flight, so nothing more to report: attempt 1's result only.
+    assert [(e.data["destination"], e.data["error"]) for e in events] == [
+        (REJECTS, "api")
+    ]
+    assert [c["destination"] for c in simulator.calls] == [REJECTS]
+
+
+# ---------------------------------------------------------------------------
+# Response data
+# ---------------------------------------------------------------------------
+
+
+async def test_response_only_when_asked(
+    hass: HomeAssistant, init_integration: MockConfigEntry, simulator: TimedSimulator
+) -> None:
+    """Without return_response the escalation still runs and returns nothing."""
+    events = async_capture_events(hass, EVENT_CALL_RESULT)
+
+    response = await _escalate(
+        hass, {"destinations": [REJECTS, ANSWERS]}, return_response=False
+    )
+
+    assert response is None
+    assert [c["destination"] for c in simulator.calls] == [REJECTS, ANSWERS]
+    await hass.async_block_till_done()
+    assert [e.data["success"] for e in events] == [False, True]
+
+
+# ---------------------------------------------------------------------------
+# Administrator-only actions
+# ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("service", "data"),
+    [
+        (SERVICE_CALL_UNTIL_ANSWERED, {"contacts": [DAD]}),
+        (SERVICE_CALL_UNTIL_ANSWERED, {"destinations": ["2001"]}),
+        (SERVICE_PLACE_CALL, {"destination": "2001"}),
+    ],
+    ids=["escalate-contacts", "escalate-destinations", "place-call"],
+)
+@pytest.mark.parametrize("read_only", [True, False], ids=["read-only", "household"])
+async def test_non_admin_user_is_refused(
+    hass: HomeAssistant,
+    init_integration: MockConfigEntry,
+    simulator: TimedSimulator,
+    *,
+    hass_read_only_user: MockUser,
+    household_user: MockUser,
+    read_only: bool,
+    service: str,
+    data: dict[str, Any],
+) -> None:
+    """A non-administrator may not run the actions while the account is admin-only."""
+    user = hass_read_only_user if read_only else household_user
+    events = async_capture_events(hass, EVENT_CALL_RESULT)
+
+    with pytest.raises(Unauthorized) as exc_info:
+        await hass.services.async_call(
+            DOMAIN,
+            service,
+            data,
+            blocking=True,
+            context=Context(user_id=user.id),
+            return_response=True,
+        )
+
+    assert not isinstance(exc_info.value, UnknownUser)
+    assert exc_info.value.context is not None
+    assert exc_info.value.context.user_id == user.id
+    await hass.async_block_till_done()
+    assert simulator.calls == []
+    assert events == []
+
+
+async def test_unknown_user_is_refused(
+    hass: HomeAssistant, init_integration: MockConfigEntry, simulator: TimedSimulator
+) -> None:
+    """A context naming no known user is refused too."""
+    with pytest.raises(UnknownUser):
+        await _escalate(
+            hass, {"destinations": ["2001"]}, context=Context(user_id="nobody")
+        )
+    assert simulator.calls == []
+
+
+async def test_non_admin_websocket_call_is_refused(
+    hass: HomeAssistant,
+    init_integration: MockConfigEntry,
+    simulator: TimedSimulator,
+    hass_ws_client: WebSocketGenerator,
+    hass_read_only_access_token: str,
+) -> None:
+    """A read-only user's call from the frontend gets the unauthorized error."""
+    client = await hass_ws_client(hass, hass_read_only_access_token)
+
+    await client.send_json_auto_id(
+        {
+            "type": "call_service",
+            "domain": DOMAIN,
+            "service": SERVICE_CALL_UNTIL_ANSWERED,
+            "service_data": {"destinations": ["2001"]},
+            "return_response": True,
+        }
+    )
+    reply = await client.receive_json()
+
+    assert reply["success"] is False
+    # Home Assistant's call_service reports any HomeAssistantError by this code.
+    assert reply["error"] == {"code": "home_assistant_error", "message": "Unauthorized"}
+    assert simulator.calls == []
+
+
+@pytest.mark.parametrize("who", ["admin", "automation"])
+async def test_admin_and_automation_may_run_the_actions(
+    hass: HomeAssistant,
+    init_integration: MockConfigEntry,
+    simulator: TimedSimulator,
+    hass_admin_user: MockUser,
+    who: str,
+) -> None:
+    """An administrator, and an automation (no user), run both actions."""
+    context = Context(user_id=hass_admin_user.id if who == "admin" else None)
+    events = async_capture_events(hass, EVENT_CALL_RESULT)
+
+    response = await _escalate(
+        hass, {"destinations": [REJECTS, ANSWERS]}, context=context
+    )
+    placed = await hass.services.async_call(
+        DOMAIN,
+        SERVICE_PLACE_CALL,
+        {"destination": "2004"},
+        blocking=True,
+        context=context,
+        return_response=True,
+    )
+
+    assert response is not None
+    assert response["answered_by"] == ANSWERS
+    assert placed is not None
+    assert placed["success"] is True
+    assert [c["destination"] for c in simulator.calls] == [REJECTS, ANSWERS, "2004"]
+    await hass.async_block_till_done()
+    assert {e.context.id for e in events} == {context.id}
+
+
+async def test_admin_only_off_opens_the_actions(
+    hass: HomeAssistant,
+    init_integration: MockConfigEntry,
+    simulator: TimedSimulator,
+    hass_read_only_user: MockUser,
+) -> None:
+    """With admin_only off, a read-only user runs both actions."""
+    await _set_options(hass, init_integration, {CONF_ADMIN_ONLY: False})
+    context = Context(user_id=hass_read_only_user.id)
+
+    response = await _escalate(hass, {"contacts": [MUM, DAD]}, context=context)
+    await _place_call_as(hass, {"destination": "2004"}, context)
+
+    assert response is not None
+    assert response["answered_by"] == "Dad"
+    assert [c["destination"] for c in simulator.calls] == ["2001486", "2002", "2004"]
+
+
+async def test_non_admin_may_press_and_notify_a_contact(
+    hass: HomeAssistant,
+    init_integration: MockConfigEntry,
+    simulator: TimedSimulator,
+    household_user: MockUser,
+) -> None:
+    """Pressing a contact's button and notifying a contact stay open to every user."""
+    context = Context(user_id=household_user.id)
+    events = async_capture_events(hass, EVENT_CALL_RESULT)
+
+    await hass.services.async_call(
+        "button", "press", {ATTR_ENTITY_ID: GRAN}, blocking=True, context=context
+    )
+    await hass.services.async_call(
+        "notify",
+        "send_message",
+        {ATTR_ENTITY_ID: "notify.dad", "message": "Smoke in the kitchen"},
+        blocking=True,
+        context=context,
+    )
+
+    assert [(c["destination"], c.get("cidname")) for c in simulator.calls] == [
+        ("2003", None),
+        ("2002", "Smoke in the kitchen"),
+    ]
+    await hass.async_block_till_done()
+    assert [(e.data["contact"], e.data["success"]) for e in events] == [
+        ("Gran", True),
+        ("Dad", True),
+    ]
+    assert {e.context.user_id for e in events} == {household_user.id}
+
+
+async def test_a_script_started_by_a_non_admin_user_is_refused(
+    hass: HomeAssistant,
+    init_integration: MockConfigEntry,
+    simulator: TimedSimulator,
+    household_user: MockUser,
+    hass_admin_user: MockUser,
+) -> None:
+    """A script runs with the context of whoever started it, user included.
+
+    So a household member's dashboard script that escalates is refused like the
+    action itself (as core's administrator-only actions are), while the same script
+    started by an administrator rings.
+    """
+    assert await async_setup_component(
+        hass,
+        "script",
+        {
+            "script": {
+                "escalate": {
+                    "sequence": [
+                        {
+                            "action": f"{DOMAIN}.{SERVICE_CALL_UNTIL_ANSWERED}",
+                            "data": {"destinations": [ANSWERS]},
+                        }
+                    ]
+                }
+            }
+        },
+    )
+
+    with pytest.raises(Unauthorized):
+        await hass.services.async_call(
+            "script",
+            "escalate",
+            blocking=True,
+            context=Context(user_id=household_user.id),
+        )
+    assert simulator.calls == []
+
+    await hass.services.async_call(
+        "script", "escalate", blocking=True, context=Context(user_id=hass_admin_user.id)
+    )
+    assert [c["destination"] for c in simulator.calls] == [ANSWERS]
+
+
+# ---------------------------------------------------------------------------
+# The rails on an escalation
+# ---------------------------------------------------------------------------
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason=(
+        "dialer.py's cooldown key leaves out `wait`, so a contact's button press "
+        "(wait off: OK means only 'request sent') within the cooldown suppresses the "
+        "escalation's waiting attempt to that contact, and services.py "
+        "_async_escalate counts the suppressed success as an answer: answered_by "
+        "names a contact whose phone never rang for this escalation"
+    ),
+)
+async def test_a_press_within_the_cooldown_is_not_an_answer(
+    hass: HomeAssistant, init_integration: MockConfigEntry, simulator: TimedSimulator
+) -> None:
+    """Only an attempt that rang with wait on and was answered may be answered_by."""
+    await hass.services.async_call(
+        "button", "press", {ATTR_ENTITY_ID: DAD}, blocking=True
+    )
+    assert _rung(simulator) == [_wire(destination="2002", cidname="DAD", wait="0")]
+
+    response = await _escalate(hass, {"contacts": [DAD, GRAN]})
+
+    assert response is not None
+    destinations = {"Dad": "2002", "Gran": "2003"}
+    answered_by = response["answered_by"]
+    # Whatever the fix (ring Dad anyway, or move on to Gran), an answer is a waiting
+    # call of this escalation that the provider reported answered. (No token in the
+    # assertion: its message would show it, and the secret guard would error.)
+    rung = [(call["destination"], call["wait"]) for call in simulator.calls[1:]]
+    assert (destinations.get(answered_by), "1") in rung
+
+
+# ---------------------------------------------------------------------------
+# Static declarations
+# ---------------------------------------------------------------------------
+
+
+def test_services_yaml_contacts_are_this_integrations_buttons() -> None:
+    """The contacts selector offers only this integration's buttons, several of them."""
+    services = yaml.safe_load((INTEGRATION / "services.yaml").read_text())
+    fields = services[SERVICE_CALL_UNTIL_ANSWERED]["fields"]
+
+    assert fields["contacts"]["selector"] == {
+        "entity": {
+            "multiple": True,
+            "filter": [{"integration": DOMAIN, "domain": "button"}],
+        }
+    }
+    assert fields["destinations"]["selector"]["text"]["multiple"] is True
+    assert fields["rounds"]["selector"]["number"]["min"] == 1
+    assert fields["rounds"]["selector"]["number"]["max"] == 10
+    assert fields["delay"]["selector"]["number"]["min"] == 0
+    assert fields["delay"]["selector"]["number"]["max"] == 600
+    assert fields["delay"]["selector"]["number"]["unit_of_measurement"] == "s"
+
+
+def test_call_until_answered_has_an_icon_and_translations() -> None:
+    """icons.json gives the action an icon; en.json names it and describes each field."""
+    icons = json.loads((INTEGRATION / "icons.json").read_text())
+    assert icons["services"][SERVICE_CALL_UNTIL_ANSWERED]["service"].startswith("mdi:")
+
+    service = TRANSLATIONS["services"][SERVICE_CALL_UNTIL_ANSWERED]
+    assert service["name"]
+    assert service["description"]
+    assert set(service["fields"]) == {
+        str(key) for key in CALL_UNTIL_ANSWERED_SCHEMA.schema
+    }
+    for name, field in service["fields"].items():
+        assert field["name"], name
+        assert field["description"], name
+    for key in (
+        "attempts_none",
+        "attempts_both",
+        "unknown_contact",
+        "contact_of_another_account",
+        "contact_fields",
+        "number_not_allowed",
+    ):
+        assert TRANSLATIONS["exceptions"][key]["message"], key

@@ -126,20 +126,51 @@ async def test_calls_that_differ_are_sent(
     assert len(simulator.calls) == 2
 
 
-async def test_wait_does_not_make_a_call_different(
+async def test_an_answered_call_holds_back_the_same_call_with_or_without_wait(
     hass: HomeAssistant, simulator: Simulator
 ) -> None:
-    """A call identical but for `wait` rings the same phone: it is suppressed."""
+    """A call identical to one answered rings the same phone: it is suppressed."""
+    await _account(hass, simulator)
+
+    await place_call(hass, {"destination": "2001", "wait": True})
+    responses = [
+        await place_call(
+            hass, {"destination": "2001", "wait": wait}, return_response=True
+        )
+        for wait in (False, True)
+    ]
+
+    assert [call["wait"] for call in simulator.calls] == ["1"]
+    for response in responses:
+        assert response is not None
+        assert response["suppressed"] is True
+        message = response["message"]
+        assert isinstance(message, str)
+        assert message.startswith("not sent: an identical call was answered 0 s ago")
+
+
+async def test_a_request_is_not_an_answer(
+    hass: HomeAssistant, simulator: Simulator
+) -> None:
+    """After an accepted request (wait off), the same call waiting for the answer rings.
+
+    OK to a call without wait means only that the provider took the request: nobody is
+    known to have answered, so a caller asking for the answer gets a real one.
+    """
     await _account(hass, simulator)
 
     await place_call(hass, {"destination": "2001"})
-    response = await place_call(
+    again = await place_call(hass, {"destination": "2001"}, return_response=True)
+    waiting = await place_call(
         hass, {"destination": "2001", "wait": True}, return_response=True
     )
 
-    assert len(simulator.calls) == 1
-    assert response is not None
-    assert response["suppressed"] is True
+    assert [call["wait"] for call in simulator.calls] == ["0", "1"]
+    assert again is not None
+    assert again["suppressed"] is True
+    assert waiting is not None
+    assert waiting["suppressed"] is False
+    assert waiting["message"] == "Call answered"
 
 
 async def test_a_failed_call_starts_no_cooldown(

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections import Counter, deque
+from collections import Counter, OrderedDict, deque
 from collections.abc import Callable, Sequence
 from contextlib import suppress
 from dataclasses import dataclass
@@ -57,6 +57,16 @@ if TYPE_CHECKING:
 type CallListener = Callable[[dict[str, Any], Context], None]
 # What makes two calls identical for the cooldown.
 type CallKey = tuple[str, str | None, str | None, str | None, bool]
+
+
+@dataclass(frozen=True, slots=True)
+class Success:
+    """A call that succeeded: when, and whether it waited for (and got) the answer."""
+
+    monotonic: float
+    at: datetime
+    answered: bool
+
 
 # Successful calls remembered for the cooldown before old ones are pruned.
 _PRUNE_AFTER = 256
@@ -116,7 +126,7 @@ class SpectronicsDialer:
         self.counts: Counter[str] = Counter()
         self._active = 0
         self._queue: deque[asyncio.Future[None]] = deque()
-        self._succeeded: dict[CallKey, tuple[float, datetime]] = {}
+        self._succeeded: OrderedDict[CallKey, Success] = OrderedDict()
         self._identical_in_flight: dict[CallKey, asyncio.Event] = {}
 
     def __repr__(self) -> str:
@@ -237,31 +247,39 @@ class SpectronicsDialer:
         # An identical call in flight decides first: its success suppresses this one.
         while (in_flight := self._identical_in_flight.get(key)) is not None:
             await in_flight.wait()
-        if (sent := self._succeeded.get(key)) is not None:
-            age = time.monotonic() - sent[0]
+        sent = self._succeeded.get(key)
+        # A call that waits for the answer is held back only by one that was answered:
+        # an accepted request (wait off) says nothing about anyone picking up.
+        if sent is not None and (sent.answered or not request.wait):
+            age = time.monotonic() - sent.monotonic
             if age < cooldown:
                 result[ATTR_SUPPRESSED] = True
+                what = "was answered" if sent.answered else "succeeded"
                 return (
-                    f"not sent: an identical call succeeded {age:.0f} s ago"
-                    f" (at {sent[1]:%H:%M:%S}), within the {cooldown:g} s cooldown"
+                    f"not sent: an identical call {what} {age:.0f} s ago"
+                    f" (at {sent.at:%H:%M:%S}), within the {cooldown:g} s cooldown"
                 )
         done = self._identical_in_flight[key] = asyncio.Event()
         try:
             reply = await self._async_send_limited(request)
-            self._remember_success(key)
+            self._remember_success(key, answered=request.wait)
         finally:
             del self._identical_in_flight[key]
             done.set()
         return reply.message
 
-    def _remember_success(self, key: CallKey) -> None:
+    def _remember_success(self, key: CallKey, *, answered: bool) -> None:
         """Start the cooldown of a call that succeeded."""
         now = time.monotonic()
-        self._succeeded[key] = (now, dt_util.now())
-        if len(self._succeeded) > _PRUNE_AFTER:
+        succeeded = self._succeeded
+        succeeded[key] = Success(now, dt_util.now(), answered)
+        # Oldest first, so that pruning visits only the calls it drops.
+        succeeded.move_to_end(key)
+        if len(succeeded) > _PRUNE_AFTER:
             cooldown = float(self.entry.options.get(CONF_COOLDOWN, DEFAULT_COOLDOWN))
-            for old in [k for k, v in self._succeeded.items() if now - v[0] > cooldown]:
-                del self._succeeded[old]
+            # Stops at the latest (0 s old) at the call just remembered.
+            while now - next(iter(succeeded.values())).monotonic > cooldown:
+                succeeded.popitem(last=False)
 
     async def _async_send_limited(self, request: CallRequest) -> CallResult:
         """Send the call once a line is free, in the order the calls came."""

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncGenerator, Generator, Mapping
+import json
 from typing import Any
 from unittest.mock import AsyncMock, patch
 
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
+from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
+import voluptuous as vol
 
 from custom_components.spectronics_voip.api import SpectronicsClient
 from custom_components.spectronics_voip.const import (
@@ -31,6 +34,7 @@ from homeassistant.config_entries import (
 from homeassistant.const import CONF_API_TOKEN, CONF_URL
 from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType
+from homeassistant.setup import async_setup_component
 
 from .common import TRANSLATIONS, make_entry
 from .simulator import (
@@ -105,6 +109,24 @@ def suggested(result: Mapping[str, Any]) -> dict[str, Any]:
         for key in result["data_schema"].schema
         if key.description and "suggested_value" in key.description
     }
+
+
+def without_token(values: Mapping[str, Any]) -> dict[str, Any]:
+    """Return the values a re-shown form may suggest: all but the token."""
+    return {key: value for key, value in values.items() if key != CONF_API_TOKEN}
+
+
+def form_json(result: Mapping[str, Any]) -> str:
+    """Return what a form result carries to the browser: fields, values, errors."""
+    fields = [
+        {
+            "name": str(key),
+            "description": key.description,
+            "default": None if key.default is vol.UNDEFINED else key.default(),
+        }
+        for key in result["data_schema"].schema
+    ]
+    return json.dumps({**result, "data_schema": fields}, default=str)
 
 
 def account(simulator: Simulator, **changes: str) -> dict[str, str]:
@@ -307,7 +329,9 @@ async def test_user_flow_error_then_recovery(
     assert result["step_id"] == "user"
     assert result["errors"] == errors
     assert_translated(result)
-    assert suggested(result) == user_input
+    # What was typed comes back, but never the token.
+    assert suggested(result) == without_token(user_input)
+    assert user_input[CONF_API_TOKEN] not in form_json(result)
     assert len(simulator.requests) == requests
     assert simulator.calls == []
 
@@ -336,7 +360,7 @@ async def test_user_flow_timeout_then_recovery(
     assert result["type"] is FlowResultType.FORM
     assert result["errors"] == {"base": "cannot_connect"}
     assert_translated(result)
-    assert suggested(result) == account(simulator)
+    assert suggested(result) == without_token(account(simulator))
     # Let the simulator's slow handler finish rather than linger past the test.
     async with asyncio.timeout(5):
         while simulator.in_flight:
@@ -369,7 +393,7 @@ async def test_user_flow_unknown_error_then_recovery(
     assert result["type"] is FlowResultType.FORM
     assert result["errors"] == {"base": "unknown"}
     assert_translated(result)
-    assert suggested(result) == account(simulator)
+    assert suggested(result) == without_token(account(simulator))
     assert "Unexpected error while checking the credentials" in caplog.text
 
     result = await hass.config_entries.flow.async_configure(
@@ -507,7 +531,8 @@ async def test_reconfigure(
     result = await init_integration.start_reconfigure_flow(hass)
     assert result["type"] is FlowResultType.FORM
     assert result["step_id"] == "reconfigure"
-    assert suggested(result) == account(simulator)
+    assert suggested(result) == without_token(account(simulator))
+    assert ALL_TOKEN not in form_json(result)
     assert_translated(result)
 
     result = await hass.config_entries.flow.async_configure(
@@ -626,7 +651,9 @@ async def test_reconfigure_error_then_recovery(
     assert result["step_id"] == "reconfigure"
     assert result["errors"] == errors
     assert_translated(result)
-    assert suggested(result) == user_input
+    assert suggested(result) == without_token(user_input)
+    assert ALL_TOKEN not in form_json(result)
+    assert user_input[CONF_API_TOKEN] not in form_json(result)
     assert init_integration.data == before
     assert init_integration.unique_id == EXTENSION
 
@@ -639,6 +666,135 @@ async def test_reconfigure_error_then_recovery(
     assert result["reason"] == "reconfigure_successful"
     await hass.async_block_till_done()
     assert init_integration.state is ConfigEntryState.LOADED
+    assert simulator.calls == []
+
+
+async def test_reconfigure_over_the_api_never_sends_the_token(
+    hass: HomeAssistant,
+    hass_client: ClientSessionGenerator,
+    simulator: Simulator,
+    init_integration: MockConfigEntry,
+) -> None:
+    """The browser gets a form without the token and may submit it without one."""
+    assert await async_setup_component(hass, "config", {})
+    client = await hass_client()
+
+    response = await client.post(
+        "/api/config/config_entries/flow",
+        json={"handler": DOMAIN, "entry_id": init_integration.entry_id},
+    )
+
+    assert response.status == 200
+    text = await response.text()
+    assert ALL_TOKEN not in text
+    form = json.loads(text)
+    assert form["step_id"] == "reconfigure"
+    fields = {field["name"]: field for field in form["data_schema"]}
+    assert fields[CONF_API_TOKEN].get("optional") is True
+    assert "description" not in fields[CONF_API_TOKEN]
+    assert fields[CONF_EXTENSION]["description"] == {"suggested_value": EXTENSION}
+    assert fields[CONF_URL]["description"] == {"suggested_value": simulator.url}
+    requests = len(simulator.requests)
+
+    response = await client.post(
+        f"/api/config/config_entries/flow/{form['flow_id']}",
+        json={CONF_EXTENSION: EXTENSION, CONF_URL: simulator.url},
+    )
+
+    assert response.status == 200
+    text = await response.text()
+    assert ALL_TOKEN not in text
+    result = json.loads(text)
+    assert result["type"] == "abort"
+    assert result["reason"] == "reconfigure_successful"
+    await hass.async_block_till_done()
+    assert init_integration.data == account(simulator)
+    # The flow's check used the stored token, as did the reload's.
+    assert [r.fields for r in simulator.requests[requests:]] == [
+        {"auth": ALL_TOKEN, "extension": EXTENSION}
+    ] * 2
+    assert init_integration.state is ConfigEntryState.LOADED
+
+
+@pytest.mark.parametrize(
+    "token",
+    [pytest.param(None, id="left_out"), "", pytest.param("  \n", id="blank")],
+)
+async def test_reconfigure_empty_token_keeps_the_stored_one(
+    hass: HomeAssistant,
+    second_simulator: Simulator,
+    init_integration: MockConfigEntry,
+    token: str | None,
+) -> None:
+    """Moving to another URL without typing a token checks and keeps the stored one."""
+    second_simulator.tokens.add(ALL_TOKEN)
+    result = await init_integration.start_reconfigure_flow(hass)
+    user_input = {CONF_EXTENSION: EXTENSION, CONF_URL: second_simulator.url}
+    if token is not None:
+        user_input[CONF_API_TOKEN] = token
+
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], user_input
+    )
+
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "reconfigure_successful"
+    await hass.async_block_till_done()
+    assert init_integration.data == account(second_simulator)
+    assert init_integration.state is ConfigEntryState.LOADED
+    # The check (and the reload) reached the new URL with the stored token.
+    assert [r.fields for r in second_simulator.requests] == [
+        {"auth": ALL_TOKEN, "extension": EXTENSION}
+    ] * 2
+    assert second_simulator.calls == []
+
+
+@pytest.mark.parametrize("recovery", ["new_token", "stored_token"])
+async def test_reconfigure_wrong_new_token_then_recovery(
+    hass: HomeAssistant,
+    simulator: Simulator,
+    init_integration: MockConfigEntry,
+    recovery: str,
+) -> None:
+    """A new token is checked: a wrong one is invalid_auth and comes back to nobody."""
+    before = dict(init_integration.data)
+    result = await init_integration.start_reconfigure_flow(hass)
+    requests = len(simulator.requests)
+
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], account(simulator, api_token="wrong-new-token")
+    )
+
+    assert result["type"] is FlowResultType.FORM
+    assert result["step_id"] == "reconfigure"
+    assert result["errors"] == {"base": "invalid_auth"}
+    assert_translated(result)
+    assert suggested(result) == without_token(account(simulator))
+    assert "wrong-new-token" not in form_json(result)
+    assert ALL_TOKEN not in form_json(result)
+    assert [r.fields["auth"] for r in simulator.requests[requests:]] == [
+        "wrong-new-token"
+    ]
+    assert init_integration.data == before
+    assert init_integration.state is ConfigEntryState.LOADED
+
+    if recovery == "new_token":
+        simulator.tokens.add("rotated-new-token")
+        expected = "rotated-new-token"
+        user_input = account(simulator, api_token=expected)
+    else:
+        expected = ALL_TOKEN
+        user_input = without_token(account(simulator))
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], user_input
+    )
+
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "reconfigure_successful"
+    await hass.async_block_till_done()
+    assert init_integration.data == account(simulator, api_token=expected)
+    assert init_integration.state is ConfigEntryState.LOADED
+    assert simulator.requests[-1].fields == {"auth": expected, "extension": EXTENSION}
     assert simulator.calls == []
 
 

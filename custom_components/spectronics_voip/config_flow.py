@@ -69,19 +69,20 @@ from .const import (
     SUBENTRY_CONTACT,
 )
 
-TOKEN_FIELD = {
-    vol.Required(CONF_API_TOKEN): TextSelector(
-        TextSelectorConfig(type=TextSelectorType.PASSWORD, autocomplete="off")
-    )
+TOKEN_SELECTOR = TextSelector(
+    TextSelectorConfig(type=TextSelectorType.PASSWORD, autocomplete="off")
+)
+TOKEN_FIELD: dict[vol.Marker, Any] = {vol.Required(CONF_API_TOKEN): TOKEN_SELECTOR}
+EXTENSION_AND_URL_FIELDS: dict[vol.Marker, Any] = {
+    vol.Required(CONF_EXTENSION): TextSelector(),
+    vol.Required(CONF_URL, default=DEFAULT_URL): TextSelector(
+        TextSelectorConfig(type=TextSelectorType.URL)
+    ),
 }
-ACCOUNT_SCHEMA = vol.Schema(
-    {
-        **TOKEN_FIELD,
-        vol.Required(CONF_EXTENSION): TextSelector(),
-        vol.Required(CONF_URL, default=DEFAULT_URL): TextSelector(
-            TextSelectorConfig(type=TextSelectorType.URL)
-        ),
-    }
+ACCOUNT_SCHEMA = vol.Schema({**TOKEN_FIELD, **EXTENSION_AND_URL_FIELDS})
+# Reconfigure never shows the stored token: an empty field keeps it.
+RECONFIGURE_SCHEMA = vol.Schema(
+    {vol.Optional(CONF_API_TOKEN): TOKEN_SELECTOR, **EXTENSION_AND_URL_FIELDS}
 )
 TOKEN_SCHEMA = vol.Schema(TOKEN_FIELD)
 OPTIONS_SCHEMA = vol.Schema(
@@ -145,6 +146,13 @@ CONTACT_VALIDATORS: dict[str, Callable[[str], str]] = {
 def _clean(user_input: Mapping[str, Any]) -> dict[str, Any]:
     """Strip the whitespace a paste leaves around each field."""
     return {key: value.strip() for key, value in user_input.items()}
+
+
+def _without_token(values: Mapping[str, Any] | None) -> dict[str, Any]:
+    """Return the values a form may suggest: never the token."""
+    return {
+        key: value for key, value in (values or {}).items() if key != CONF_API_TOKEN
+    }
 
 
 def _format_errors(data: Mapping[str, str]) -> dict[str, str]:
@@ -220,7 +228,9 @@ class SpectronicsConfigFlow(ConfigFlow, domain=DOMAIN):
                 )
         return self.async_show_form(
             step_id="user",
-            data_schema=self.add_suggested_values_to_schema(ACCOUNT_SCHEMA, user_input),
+            data_schema=self.add_suggested_values_to_schema(
+                ACCOUNT_SCHEMA, _without_token(user_input)
+            ),
             errors=errors,
         )
 
@@ -254,28 +264,33 @@ class SpectronicsConfigFlow(ConfigFlow, domain=DOMAIN):
     async def async_step_reconfigure(
         self, user_input: dict[str, Any] | None = None
     ) -> ConfigFlowResult:
-        """Change the token, the extension or the API URL."""
+        """Change the token, the extension or the API URL; an empty token keeps it."""
         entry = self._get_reconfigure_entry()
         errors: dict[str, str] = {}
         if user_input is not None:
             user_input = _clean(user_input)
-            if not (errors := _format_errors(user_input)):
-                extension = user_input[CONF_EXTENSION]
+            data = {
+                **user_input,
+                CONF_API_TOKEN: user_input.get(CONF_API_TOKEN)
+                or entry.data[CONF_API_TOKEN],
+            }
+            if not (errors := _format_errors(data)):
+                extension = data[CONF_EXTENSION]
                 if extension != entry.unique_id:
                     await self.async_set_unique_id(extension)
                     self._abort_if_unique_id_configured()
-                errors = await self._async_check(user_input)
+                errors = await self._async_check(data)
             if not errors:
                 return self.async_update_reload_and_abort(
                     entry,
-                    unique_id=user_input[CONF_EXTENSION],
-                    title=f"Extension {user_input[CONF_EXTENSION]}",
-                    data=user_input,
+                    unique_id=data[CONF_EXTENSION],
+                    title=f"Extension {data[CONF_EXTENSION]}",
+                    data=data,
                 )
         return self.async_show_form(
             step_id="reconfigure",
             data_schema=self.add_suggested_values_to_schema(
-                ACCOUNT_SCHEMA, user_input or entry.data
+                RECONFIGURE_SCHEMA, _without_token(user_input or entry.data)
             ),
             errors=errors,
         )

@@ -34,13 +34,17 @@ same urlencoded form (checked at the simulator before measuring):
    becomes the caller name, so 5 and 5b send the same form.
 
 It also times the set-up of an account with 50 contacts (entry and platforms, until
-its 101 entities are in the state machine) beside one with none.
+its 101 entities are in the state machine) beside one with none; an escalation of three
+numbers whose first two reject at once, `call_until_answered` against the same story as
+a script of `rest_command` in a `repeat`/`until` loop; and 1,000 waiting calls queued
+behind the default limit of 4 simultaneous calls (memory per queued call, loop lag).
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+from collections import Counter
 from collections.abc import Awaitable, Callable, Iterator, Sequence
 import contextlib
 import cProfile
@@ -103,6 +107,13 @@ FORM = {
 FORM_CONTENT_TYPE = "application/x-www-form-urlencoded"
 FORM_BODY = urlencode(FORM)
 RAW_HEADERS = {"Content-Type": FORM_CONTENT_TYPE, "Accept": "text/plain"}
+# The same form with wait=1 and the destination a template, for the script.
+REST_WAIT_PAYLOAD = (
+    urlencode(
+        {key: value for key, value in FORM.items() if key != "destination"}
+    ).replace("wait=0", "wait=1")
+    + "&destination={{ destination }}"
+)
 # The simulator closes a connection idle this long, so a concurrency round that waits
 # a little longer starts with an empty pool: every pending call opens its connection.
 SIM_KEEPALIVE = 1.0
@@ -112,6 +123,40 @@ WATCHDOG = 600.0
 BENCH_OPTIONS = {"cooldown": 0, "max_concurrent_calls": 100}
 RAILS_OPTIONS = {"cooldown": 30, "max_concurrent_calls": 100}
 RAILS_UNIQUE_ID = "rails"
+# An account with the default rails (a limit of 4 simultaneous calls) for the queue.
+QUEUE_UNIQUE_ID = "queue"
+QUEUE_LIMIT = 4  # the default simultaneous-call limit
+# The escalation: the first two numbers reject (…486) at once, the third answers.
+# National numbers: no "+" to escape in the script's urlencoded template.
+ESCALATION_NUMBERS = ("01632960486", "01632961486", "01632960962")
+REST_WAIT_NAME = "spectronics_wait"
+SCRIPT_NAME = "escalate_with_rest_command"
+# Core's input_button: what Home Assistant's entity-service path and a button's state
+# write cost by themselves, a floor for a press that sends nothing.
+FLOOR_BUTTON = "input_button.bench"
+# "Ring each number until one answers", as a user would write it without the action.
+ESCALATION_SCRIPT = {
+    SCRIPT_NAME: {
+        "sequence": [
+            {"variables": {"numbers": list(ESCALATION_NUMBERS)}},
+            {
+                "repeat": {
+                    "sequence": [
+                        {
+                            "action": f"rest_command.{REST_WAIT_NAME}",
+                            "data": {"destination": "{{ numbers[repeat.index - 1] }}"},
+                            "response_variable": "reply",
+                        }
+                    ],
+                    "until": (
+                        "{{ reply.content.startswith('OK:')"
+                        " or repeat.index >= numbers | length }}"
+                    ),
+                }
+            },
+        ]
+    }
+}
 CONTACT = "Bench"
 MESSAGE = "Front door"
 CID_FORM = FORM | {"cidname": MESSAGE}
@@ -190,6 +235,8 @@ class Plan:
     import_runs: int
     profile_calls: int
     stubbed: int
+    escalations: int
+    queued: int = 1000
     sequential_block: int = 50
     in_flight: int = 50
     concurrent: int = 100
@@ -206,6 +253,7 @@ FULL = Plan(
     import_runs=5,
     profile_calls=3000,
     stubbed=4000,
+    escalations=300,
 )
 SHORT = Plan(
     "short",
@@ -218,6 +266,7 @@ SHORT = Plan(
     import_runs=2,
     profile_calls=500,
     stubbed=800,
+    escalations=60,
 )
 
 
@@ -459,6 +508,7 @@ class Accounts:
 
     bench: MockConfigEntry
     rails: MockConfigEntry
+    queue: MockConfigEntry
     button: str
     notify: str
 
@@ -477,9 +527,19 @@ async def _set_up(
                     "method": "post",
                     "payload": FORM_BODY,
                     "content_type": FORM_CONTENT_TYPE,
-                }
+                },
+                REST_WAIT_NAME: {
+                    "url": url,
+                    "method": "post",
+                    "payload": REST_WAIT_PAYLOAD,
+                    "content_type": FORM_CONTENT_TYPE,
+                },
             }
         },
+    )
+    assert await async_setup_component(hass, "script", {"script": ESCALATION_SCRIPT})
+    assert await async_setup_component(
+        hass, "input_button", {"input_button": {"bench": {"name": "Bench"}}}
     )
     start = time.perf_counter()
     integration = await loader.async_get_integration(hass, DOMAIN)
@@ -513,6 +573,13 @@ async def _set_up(
     )
     rails.add_to_hass(hass)
     assert await hass.config_entries.async_setup(rails.entry_id)
+    queue = _account(
+        url,
+        unique_id=QUEUE_UNIQUE_ID,
+        title=f"Extension {EXTENSION} (queue, default rails)",
+    )
+    queue.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(queue.entry_id)
     await hass.async_block_till_done()
     [subentry_id] = entry.subentries
     registry = er.async_get(hass)
@@ -524,7 +591,7 @@ async def _set_up(
     )
     assert button is not None
     assert notify is not None
-    return Accounts(entry, rails, button, notify), {
+    return Accounts(entry, rails, queue, button, notify), {
         "load_integration_ms": load_time * 1000,
         "first_setup_ms": first_setup * 1000,
         "setup_entry_first_ms": setup_entry_times[0] * 1000,
@@ -709,7 +776,7 @@ def _suppressed(accounts: Accounts) -> int:
     """Return how many calls of either account the cooldown held back."""
     return sum(
         entry.runtime_data.counts["suppressed"]
-        for entry in (accounts.bench, accounts.rails)
+        for entry in (accounts.bench, accounts.rails, accounts.queue)
     )
 
 
@@ -941,18 +1008,162 @@ async def measure_memory(
     }
 
 
+async def measure_escalation(
+    hass: HomeAssistant,
+    sim: SimulatorProcess,
+    entry_id: str,
+    count: int,
+    ring_time: float,
+) -> dict[str, Any]:
+    """Time call_until_answered against a script of rest_command in a repeat loop.
+
+    Three numbers, the first two rejecting at once (the simulator rings for 0 s), the
+    third answering: each run sends three wait=1 requests, checked at the simulator
+    before measuring. The two take turns, each first every other run.
+    """
+    data = {"config_entry_id": entry_id, "destinations": list(ESCALATION_NUMBERS)}
+
+    async def integration() -> None:
+        response = await hass.services.async_call(
+            DOMAIN, "call_until_answered", data, blocking=True, return_response=True
+        )
+        if response is None or response["answered_by"] != ESCALATION_NUMBERS[-1]:
+            raise RuntimeError(f"call_until_answered: {response}")
+
+    async def script() -> None:
+        await hass.services.async_call("script", SCRIPT_NAME, blocking=True)
+
+    variants = {"call_until_answered": integration, "script": script}
+    await _sim(sim, "ring 0")
+    try:
+        for name, run in variants.items():
+            await _sim(sim, "reset")
+            await run()
+            stats = await _sim(sim, "stats")
+            last = dict(parse_qsl((await _sim(sim, "last"))["body"]))
+            if stats["calls"] != len(ESCALATION_NUMBERS) or last != FORM | {
+                "destination": ESCALATION_NUMBERS[-1],
+                "wait": "1",
+            }:
+                raise RuntimeError(
+                    f"{name} did not ring the three numbers: {stats}, last "
+                    f"{ {key: value for key, value in last.items() if key != 'auth'} }"
+                )
+        times: dict[str, list[float]] = {name: [] for name in variants}
+        for index in range(count):
+            names = list(variants) if index % 2 == 0 else list(variants)[::-1]
+            for name in names:
+                start = time.perf_counter()
+                await variants[name]()
+                times[name].append(time.perf_counter() - start)
+        await _sim(sim, "reset")
+    finally:
+        await _sim(sim, f"ring {ring_time}")
+    return {
+        name: {
+            "median_ms": statistics.median(values) * 1000,
+            "p95_ms": _quantile(values, 0.95) * 1000,
+        }
+        for name, values in times.items()
+    } | {"runs": count}
+
+
+async def measure_queue(
+    hass: HomeAssistant,
+    sim: SimulatorProcess,
+    entry: MockConfigEntry,
+    count: int,
+    ring_time: float,
+) -> dict[str, Any]:
+    """Queue `count` wait=1 calls behind the account's limit of 4; memory and lag.
+
+    Each call goes to a number of its own (the account keeps its 30 s cooldown). Once
+    all are with the dialer (4 ringing, the rest queued), the memory they hold is
+    read (tracemalloc) and the loop's lag sampled for a second; then the simulator
+    answers new calls at once and the queue drains, 4 at a time.
+    """
+    dialer = entry.runtime_data
+
+    def call(index: int) -> Awaitable[Any]:
+        data = {
+            "config_entry_id": entry.entry_id,
+            # Ends in 0: the simulator rejects numbers ending 486, times out 408.
+            "destination": f"+4421{index:07d}0",
+            "wait": True,
+        }
+        return hass.services.async_call(
+            DOMAIN, SERVICE, data, blocking=True, return_response=True
+        )
+
+    await _sim(sim, "reset")
+    await asyncio.sleep(SIM_KEEPALIVE + 0.5)  # no pooled connection left
+    gc.collect()
+    tracemalloc.start()
+    try:
+        before = tracemalloc.get_traced_memory()[0]
+        start = time.perf_counter()
+        tasks = [asyncio.create_task(call(index)) for index in range(count)]
+        async with asyncio.timeout(60):
+            while sum(dialer.lines.values()) < count:
+                await asyncio.sleep(0.01)
+        all_queued_s = time.perf_counter() - start
+        gc.collect()
+        held = tracemalloc.get_traced_memory()[0] - before
+        lines = dialer.lines
+    finally:
+        tracemalloc.stop()
+    stop = asyncio.Event()
+    lag: list[tuple[float, float]] = []
+    sampler = asyncio.create_task(_sample_lag(stop, lag))
+    await asyncio.sleep(min(1.0, ring_time / 2))
+    queued_lag = [value for _, value in lag]
+    await _sim(sim, "ring 0")
+    drain_start = time.perf_counter()
+    try:
+        results = await asyncio.gather(*tasks, return_exceptions=True)
+    finally:
+        await _sim(sim, f"ring {ring_time}")
+    drained_s = time.perf_counter() - drain_start
+    stop.set()
+    await sampler
+    drain_lag = [value for at, value in lag if at >= drain_start]
+    stats = await _sim(sim, "stats")
+    answered = sum(_answered(result) for result in results)
+    failures = Counter(
+        repr(result)[:200] for result in results if not _answered(result)
+    )
+    return {
+        "count": count,
+        "limit": QUEUE_LIMIT,
+        "failures": dict(failures),
+        "lines_when_queued": lines,
+        "all_queued_s": all_queued_s,
+        "bytes_per_call": held / count,
+        "lag_queued_p99_ms": _quantile(queued_lag, 0.99) * 1000,
+        "lag_queued_max_ms": max(queued_lag) * 1000,
+        "lag_drain_p99_ms": _quantile(drain_lag, 0.99) * 1000 if drain_lag else 0.0,
+        "lag_drain_max_ms": max(drain_lag) * 1000 if drain_lag else 0.0,
+        "drained_s": drained_s,
+        "answered": answered,
+        "lost": count - answered,
+        "max_in_flight_at_simulator": stats["max_in_flight"],
+    }
+
+
 STUBBED = ("place", "place_rails", "button", "place_cid", "notify")
 
 
 async def measure_stubbed(
-    calls: dict[str, Call], accounts: Accounts, count: int
+    hass: HomeAssistant, calls: dict[str, Call], accounts: Accounts, count: int
 ) -> dict[str, float]:
     """Time the integration's paths with the client's POST replaced by an OK.
 
     What is left is the CPU time of Home Assistant's action or entity-service call
     and of the integration (validation, rails, task, event, "Last call"): steadier
     than the figures with the network, and what the paths differ by. Blocks of 20
-    calls, the paths taking turns; the median of the blocks' means, per call.
+    calls, the paths taking turns; the median of the blocks' means, per call. Core's
+    input_button, pressed in the same turns, is the floor of any press: Home
+    Assistant's entity service and the button's own state write, nothing sent.
     """
     # Imported here, once Home Assistant's loader has imported the integration.
     from custom_components.spectronics_voip.api import CallResult  # noqa: PLC0415
@@ -962,9 +1173,21 @@ async def measure_stubbed(
     async def accepted(request: Any, *, wait_timeout: float | None = None) -> Any:
         return CallResult(request, "Call request sent")
 
+    floor_data = {"entity_id": FLOOR_BUTTON}
+
+    async def floor() -> bool:
+        await hass.services.async_call(
+            "input_button", "press", floor_data, blocking=True
+        )
+        return True
+
+    calls = calls | {"floor_button": floor}
     block = 20
-    per_call: dict[str, list[float]] = {name: [] for name in STUBBED}
-    orders = [[name for name in order if name in STUBBED] for order in ORDERS]
+    per_call: dict[str, list[float]] = {name: [] for name in (*STUBBED, "floor_button")}
+    orders = [
+        [name for name in order if name in STUBBED] + ["floor_button"]
+        for order in ORDERS
+    ]
     for client in clients:
         client.place_call = accepted  # type: ignore[method-assign]
     try:
@@ -1072,9 +1295,20 @@ async def _benchmark(plan: Plan, args: argparse.Namespace, results: Results) -> 
             results.figures["in_flight"] = await measure_in_flight(
                 calls, sim, plan.in_flight_calls, plan.in_flight
             )
+            _out(
+                f"  escalation: {plan.escalations} runs each, call_until_answered "
+                "and a rest_command script …"
+            )
+            results.figures["escalation"] = await measure_escalation(
+                hass, sim, bench_id, plan.escalations, plan.ring_time
+            )
+            _out(f"  queue: {plan.queued} wait=1 calls behind a limit of 4 …")
+            results.figures["queue"] = await measure_queue(
+                hass, sim, accounts.queue, plan.queued, plan.ring_time
+            )
             _out(f"  without the network: {plan.stubbed} calls each …")
             results.figures["stubbed_us"] = await measure_stubbed(
-                calls, accounts, plan.stubbed
+                hass, calls, accounts, plan.stubbed
             )
             results.figures["suppressed_calls"] = _suppressed(accounts)
             session = async_get_clientsession(hass)
@@ -1117,9 +1351,17 @@ def _judge(plan: Plan, results: Results) -> None:
     concurrency = figures["concurrency"]
     memory = figures["memory"]
     setup = figures["setup"]
+    escalation = figures["escalation"]
+    queue = figures["queue"]
+    escalation_ratio = (
+        escalation["call_until_answered"]["median_ms"]
+        / escalation["script"]["median_ms"]
+    )
+    ratios["escalation_over_script"] = escalation_ratio
     lost = (
         concurrency["lost"]
         + memory["lost"]
+        + queue["lost"]
         + sum(figures["in_flight"]["lost"].values())
     )
     figures["lost_calls"] = lost
@@ -1181,6 +1423,26 @@ def _judge(plan: Plan, results: Results) -> None:
             setup["setup_entry_first_ms"] < 50,
         ),
         Target(
+            "call_until_answered, 3 numbers (2 reject at once) ≤ 1.0 × the same as a "
+            "rest_command script (issue 8)",
+            "≤ 1.00 ×",
+            f"{escalation_ratio:.2f} ×",
+            escalation_ratio <= 1.0,
+        ),
+        Target(
+            f"event-loop lag p99, {queue['count']} wait=1 calls queued behind a limit "
+            f"of {queue['limit']}",
+            "< 10 ms",
+            f"{queue['lag_queued_p99_ms']:.2f} ms",
+            queue["lag_queued_p99_ms"] < 10,
+        ),
+        Target(
+            "memory per queued wait=1 call",
+            "< 64 KiB",
+            f"{queue['bytes_per_call'] / 1024:.1f} KiB",
+            queue["bytes_per_call"] < 64 * 1024,
+        ),
+        Target(
             f"{concurrency['count']} concurrent wait=1 calls all answered",
             f"≤ {1.5 * ring:g} s (1.5 × ring time)",
             f"{concurrency['last_done_s']:.2f} s, {concurrency['lost']} lost",
@@ -1201,7 +1463,19 @@ def _judge(plan: Plan, results: Results) -> None:
             f"{ratios['notify_over_place_cid']:.2f} ×",
             button <= 2 * place and notify <= 2 * place_cid,
         ),
-        Target("no concurrent call lost", "0", str(lost), lost == 0),
+        Target(
+            "call_until_answered ≤ 2 × the rest_command script",
+            "≤ 2.00 ×",
+            f"{escalation_ratio:.2f} ×",
+            escalation_ratio <= 2,
+        ),
+        Target("no concurrent or queued call lost", "0", str(lost), lost == 0),
+        Target(
+            f"queued calls never more than {queue['limit']} at the provider",
+            f"≤ {queue['limit']}",
+            str(queue["max_in_flight_at_simulator"]),
+            queue["max_in_flight_at_simulator"] <= queue["limit"],
+        ),
         Target(
             "no call held back by the cooldown (each reached the provider)",
             "0",
@@ -1275,6 +1549,23 @@ def _report(plan: Plan, results: Results, command: str) -> None:
             f"| {LABELS[name]} | {stubbed[name]:.0f} | "
             f"{stubbed[name] / stubbed[own]:.2f} |"
         )
+    _out(
+        "| floor: `input_button.press`, core's helper button (sends nothing) | "
+        f"{stubbed['floor_button']:.0f} | – |"
+    )
+    escalation = figures["escalation"]
+    _out()
+    _out(
+        f"Escalation, {escalation['runs']} runs each, taking turns: three numbers, the "
+        "first two rejecting at once, the third answering (three wait=1 requests). "
+        "`call_until_answered` median "
+        f"{escalation['call_until_answered']['median_ms']:.2f} ms (p95 "
+        f"{escalation['call_until_answered']['p95_ms']:.2f} ms); the same as a "
+        "script of `rest_command` in a `repeat`/`until` loop median "
+        f"{escalation['script']['median_ms']:.2f} ms (p95 "
+        f"{escalation['script']['p95_ms']:.2f} ms): "
+        f"{ratios['escalation_over_script']:.2f} ×."
+    )
     concurrency = figures["concurrency"]
     memory = figures["memory"]
     setup = figures["setup"]
@@ -1283,7 +1574,7 @@ def _report(plan: Plan, results: Results, command: str) -> None:
     _out()
     _out("| Other figure | value |")
     _out("| --- | ---: |")
-    c, m = concurrency, memory
+    c, m, q = concurrency, memory, figures["queue"]
     rows = [
         (
             (
@@ -1315,6 +1606,34 @@ def _report(plan: Plan, results: Results, command: str) -> None:
         (
             "… calls pending at that moment in Home Assistant / at the simulator",
             f"{m['pending_in_ha']} / {m['in_flight_at_simulator']}",
+        ),
+        (
+            (
+                f"{q['count']} wait=1 calls queued behind a limit of {q['limit']} "
+                "(default rails): memory per queued call"
+            ),
+            f"{q['bytes_per_call'] / 1024:.1f} KiB",
+        ),
+        (
+            "… lines in use / queued once all reached the dialer (after)",
+            (
+                f"{q['lines_when_queued']['active']} / {q['lines_when_queued']['queued']}"
+                f" ({q['all_queued_s']:.2f} s)"
+            ),
+        ),
+        (
+            "… event-loop lag p99 (max) while queued / while draining",
+            (
+                f"{q['lag_queued_p99_ms']:.2f} ms ({q['lag_queued_max_ms']:.2f} ms) / "
+                f"{q['lag_drain_p99_ms']:.2f} ms ({q['lag_drain_max_ms']:.2f} ms)"
+            ),
+        ),
+        (
+            "… answered / most in flight at the simulator / drained in",
+            (
+                f"{q['answered']} / {q['max_in_flight_at_simulator']} / "
+                f"{q['drained_s']:.2f} s"
+            ),
         ),
         (
             "async_setup_entry, first (the benchmark's account, 1 contact)",

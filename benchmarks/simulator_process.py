@@ -7,7 +7,9 @@ serves, then answers commands read from stdin, one per line, each with one JSON 
 - `stats`: requests and calls since the last reset, requests in flight, and the most
   that were in flight at once;
 - `last`: the content type and body of the last request;
-- `reset`: forget the recorded requests (keeps this process's memory flat).
+- `reset`: forget the recorded requests (keeps this process's memory flat);
+- `ring <seconds>`: how long a `wait=1` call rings from now on (calls already ringing
+  keep theirs).
 
 It stops when stdin closes. `--keepalive` sets how long an idle connection is kept,
 so that the benchmark can start a round with no connection pooled.
@@ -58,6 +60,9 @@ class QuietSimulator(Simulator):
             self.calls.clear()
             self.max_in_flight = self.in_flight
             return {"ok": True}
+        if command.startswith("ring "):
+            self.ring_time = float(command.removeprefix("ring "))
+            return {"ring_time": self.ring_time}
         if command == "last":
             last = self.requests[-1] if self.requests else None
             return {

@@ -180,6 +180,14 @@ async def _escalate(
     return None if response is None else dict(response)
 
 
+async def _set_up_script(hass: HomeAssistant, data: dict[str, Any]) -> None:
+    """Set up script.escalate, which runs call_until_answered with `data`."""
+    action = {"action": f"{DOMAIN}.{SERVICE_CALL_UNTIL_ANSWERED}", "data": data}
+    assert await async_setup_component(
+        hass, "script", {"script": {"escalate": {"sequence": [action]}}}
+    )
+
+
 async def _place_call_as(
     hass: HomeAssistant, data: dict[str, Any], context: Context
 ) -> ServiceResponse:
@@ -976,23 +984,11 @@ async def test_stopping_the_script_stops_the_escalation(
 ) -> None:
     """The attempt in flight completes and reports; no attempt starts after the stop."""
     simulator.ring_time = 0.5
-    assert await async_setup_component(
+    await _set_up_script(
         hass,
-        "script",
         {
-            "script": {
-                "escalate": {
-                    "sequence": [
-                        {
-                            "action": f"{DOMAIN}.{SERVICE_CALL_UNTIL_ANSWERED}",
-                            "data": {
-                                "destinations": [REJECTS, ANSWERS],
-                                "delay": delay,
-                            },
-                        }
-                    ]
-                }
-            }
+            "destinations": [REJECTS, ANSWERS],
+            "delay": delay,
         },
     )
     events = async_capture_events(hass, EVENT_CALL_RESULT)
@@ -1031,22 +1027,7 @@ async def test_stopping_the_script_during_a_refused_attempt(
 ) -> None:
     """An attempt refused after the stop still asks for a token; nothing is logged."""
     simulator.next_faults = [Fault(delay=0.4, body=b"ERR:Invalid authentication")]
-    assert await async_setup_component(
-        hass,
-        "script",
-        {
-            "script": {
-                "escalate": {
-                    "sequence": [
-                        {
-                            "action": f"{DOMAIN}.{SERVICE_CALL_UNTIL_ANSWERED}",
-                            "data": {"destinations": ["2001", "2002"]},
-                        }
-                    ]
-                }
-            }
-        },
-    )
+    await _set_up_script(hass, {"destinations": ["2001", "2002"]})
     events = async_capture_events(hass, EVENT_CALL_RESULT)
     before = len(simulator.requests)
 
@@ -1082,22 +1063,7 @@ async def test_unload_after_the_script_stopped(
     The attempt reports cancelled, nothing more is sent, nothing is logged.
     """
     simulator.ring_time = 0.5
-    assert await async_setup_component(
-        hass,
-        "script",
-        {
-            "script": {
-                "escalate": {
-                    "sequence": [
-                        {
-                            "action": f"{DOMAIN}.{SERVICE_CALL_UNTIL_ANSWERED}",
-                            "data": {"destinations": [REJECTS, ANSWERS]},
-                        }
-                    ]
-                }
-            }
-        },
-    )
+    await _set_up_script(hass, {"destinations": [REJECTS, ANSWERS]})
     events = async_capture_events(hass, EVENT_CALL_RESULT)
     await hass.services.async_call(
         "script", "turn_on", {ATTR_ENTITY_ID: "script.escalate"}, blocking=True
@@ -1396,22 +1362,7 @@ async def test_a_script_started_by_a_non_admin_user_is_refused(
     action itself (as core's administrator-only actions are), while the same script
     started by an administrator rings.
     """
-    assert await async_setup_component(
-        hass,
-        "script",
-        {
-            "script": {
-                "escalate": {
-                    "sequence": [
-                        {
-                            "action": f"{DOMAIN}.{SERVICE_CALL_UNTIL_ANSWERED}",
-                            "data": {"destinations": [ANSWERS]},
-                        }
-                    ]
-                }
-            }
-        },
-    )
+    await _set_up_script(hass, {"destinations": [ANSWERS]})
 
     with pytest.raises(Unauthorized):
         await hass.services.async_call(

@@ -1060,7 +1060,9 @@ async def test_unload_after_the_script_stopped(
 ) -> None:
     """The script stops, then the account unloads while the attempt still rings.
 
-    The attempt reports cancelled, nothing more is sent, nothing is logged.
+    The unload cancels the attempt and the escalation, in either order (the entry's
+    tasks are a set). Either way the attempt reports cancelled, nothing more is sent
+    and nothing is logged.
     """
     simulator.ring_time = 0.5
     await _set_up_script(hass, {"destinations": [REJECTS, ANSWERS]})

@@ -257,7 +257,7 @@ async def _async_escalate(
 
 def _discard_outcome(task: asyncio.Task[dict[str, Any]]) -> None:
     """Retrieve the outcome of an escalation whose caller left; it was reported."""
-    if not task.cancelled():
+    with suppress(asyncio.CancelledError):  # an unload cancelled it
         task.exception()
 
 

@@ -22,12 +22,14 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 import contextlib
 from dataclasses import dataclass, field
 import logging
 import re
+import shlex
 import ssl
+import time
 from typing import Final
 
 from aiohttp import web
@@ -130,6 +132,8 @@ class Simulator:
         self._handlers: set[asyncio.Task[object]] = set()
         self.port = 0
         self.scheme = "http"
+        # Told about each request the model answers, with the reply, once it is sent.
+        self.on_reply: Callable[[RecordedRequest, str], None] | None = None
 
     @property
     def url(self) -> str:
@@ -176,16 +180,15 @@ class Simulator:
         fields = dict(request.query)
         if request.method == "POST":
             fields.update((k, str(v)) for k, v in (await request.post()).items())
-        self.requests.append(
-            RecordedRequest(
-                request.method,
-                request.path,
-                request.content_type,
-                dict(request.query),
-                fields,
-                body,
-            )
+        recorded = RecordedRequest(
+            request.method,
+            request.path,
+            request.content_type,
+            dict(request.query),
+            fields,
+            body,
         )
+        self.requests.append(recorded)
         self.in_flight += 1
         self.max_in_flight = max(self.max_in_flight, self.in_flight)
         task = asyncio.current_task()
@@ -194,7 +197,10 @@ class Simulator:
         try:
             fault = self.fault
             if fault is None:
-                return web.Response(text=await self._model(fields))
+                reply = await self._model(fields)
+                if self.on_reply is not None:
+                    self.on_reply(recorded, reply)
+                return web.Response(text=reply)
             return await self._fault(request, fault, fields)
         finally:
             self.in_flight -= 1
@@ -310,8 +316,32 @@ def _parse_args(argv: list[str] | None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
+# The order the standalone simulator shows a request's fields in; `auth` never.
+_SHOWN: Final = ("extension", "destination", "source", "cidname", "reverse", "wait")
+
+
+def describe(recorded: RecordedRequest, reply: str) -> str:
+    """Return one line for a request and its reply, without the token."""
+    shown = [key for key in _SHOWN if key in recorded.fields]
+    shown += sorted(set(recorded.fields) - {*_SHOWN, "auth"})
+    parts = [f"{key}={shlex.quote(recorded.fields[key])}" for key in shown]
+    line = " ".join([recorded.method, *parts, "=>", reply])
+    if recorded.fields.get("destination"):
+        return line
+    # No destination: the integration checking the credentials, which rings nothing.
+    if reply == "ERR:No destination specified":
+        return f"{line} (a credentials check: accepted, nothing rang)"
+    return f"{line} (a credentials check: refused)"
+
+
+def _print_reply(recorded: RecordedRequest, reply: str) -> None:
+    """Print a request and its reply on one line."""
+    stamp = time.strftime("%H:%M:%S")
+    print(f"[simulator] {stamp} {describe(recorded, reply)}", flush=True)  # noqa: T201
+
+
 async def _serve(args: argparse.Namespace) -> None:
-    """Run until interrupted, printing each request without its token."""
+    """Run until interrupted, printing each request and its reply without the token."""
     single = dict(
         item.split("=", 1)
         for item in args.single or [f"{DEV_SINGLE_TOKEN}={OTHER_EXTENSION}"]
@@ -322,16 +352,16 @@ async def _serve(args: argparse.Namespace) -> None:
         extensions=args.extension or [EXTENSION, OTHER_EXTENSION],
         ring_time=args.ring_time,
     )
+    simulator.on_reply = _print_reply
     await simulator.start(args.host, args.port)
-    print(f"Spectronics API simulator on http://{args.host}:{simulator.port}{PATH}")  # noqa: T201
-    seen = 0
+    print(  # noqa: T201
+        f"[simulator] Spectronics API simulator on"
+        f" http://{args.host}:{simulator.port}{PATH}: one line per request"
+        " and its reply (OK:... accepted, ERR:... refused); tokens are never shown",
+        flush=True,
+    )
     try:
-        while True:
-            await asyncio.sleep(0.2)
-            for recorded in simulator.requests[seen:]:
-                shown = {k: v for k, v in recorded.fields.items() if k != "auth"}
-                print(f"{recorded.method} {shown}", flush=True)  # noqa: T201
-            seen = len(simulator.requests)
+        await asyncio.Event().wait()
     finally:
         await simulator.stop()
 

@@ -518,15 +518,20 @@ async def up(args: argparse.Namespace) -> None:
     async with aiohttp.ClientSession() as session:
         api = Api(session, args.url)
 
-        async def answering() -> Any:
-            return await api.request("GET", "/api/onboarding")
+        async def answering() -> bool:
+            # The frontend is set up after its dependencies, onboarding among them.
+            async with session.get(f"{args.url}/manifest.json") as response:
+                return response.status == 200
 
-        steps = await wait_until(answering, "Home Assistant to answer", START_TIMEOUT)
+        await wait_until(answering, "Home Assistant to answer", START_TIMEOUT)
+        async with session.get(f"{args.url}/api/onboarding") as response:
+            # Not found once onboarding is done: Home Assistant no longer serves it.
+            steps = await response.json() if response.status == 200 else []
         demo_path = folder / DEMO_FILE
         demo: dict[str, Any] = (
             json.loads(demo_path.read_text()) if demo_path.exists() else {}
         )
-        user_done = any(s["step"] == "user" and s["done"] for s in steps)
+        user_done = not steps or any(s["step"] == "user" and s["done"] for s in steps)
         try:
             if not user_done:
                 say(

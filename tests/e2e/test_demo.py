@@ -1,0 +1,200 @@
+"""A user's first session with the demo, in a real browser, step after step.
+
+The steps share one Home Assistant and one tab, in order, as a user's session does:
+log in, add a second account (a wrong token first), add a contact to it, press a
+contact on the demo's dashboard, ring until answered from the action tool. Each step
+checks what the simulator received and what the page shows, and keeps a screenshot
+in tests/e2e/artifacts/.
+"""
+
+from __future__ import annotations
+
+import re
+
+from playwright.sync_api import Page, expect
+import pytest
+
+from .conftest import TOKENS, WRONG_TOKEN, Instance, screenshot
+
+pytestmark = pytest.mark.e2e
+
+DOMAIN = "spectronics_voip"
+OTHER_EXTENSION = "7654321"  # the demo's own account is 1234567
+
+
+def test_start_up_output_is_calm(instance: Instance) -> None:
+    """The start-up output has no traceback, no error and no token; notes say why."""
+    output = instance.output()
+    assert "Traceback" not in output
+    assert not [
+        line for line in instance.lines if re.search(r" (ERROR|CRITICAL) ", line)
+    ]
+    assert not [line for line in instance.lines if " WARNING " in line]
+    for token in TOKENS:
+        assert token not in output
+    assert output.count("note: ") <= 2  # what was left out, said once
+    ready = [line for line in instance.lines if line.startswith("==> Ready")]
+    assert len(ready) == 1
+    assert f"{instance.url}/phone-calls/demo" in ready[0]
+    assert instance.demo["username"] in output
+    assert instance.demo["password"] in output
+    # The demo's account was checked once by its config flow and once at set-up,
+    # without a destination: nothing rang.
+    checks = [r for r in instance.requests() if "destination" not in r.fields]
+    assert [(r.fields["extension"], r.reply) for r in checks] == [
+        ("1234567", "ERR:No destination specified")
+    ] * 2
+
+
+def test_log_in(page: Page, instance: Instance) -> None:
+    """The login the start-up printed opens the demo's dashboard."""
+    page.goto(instance.demo["dashboard"])
+    page.get_by_label("Username").fill(instance.demo["username"])
+    page.get_by_role("textbox", name="Password").fill(instance.demo["password"])
+    screenshot(page, "01-login")
+    page.get_by_role("button", name="Log in").click()
+    expect(page).to_have_url(re.compile(r"/phone-calls/demo$"))
+    expect(page.locator("hui-tile-card", has_text="Front door")).to_be_visible()
+    expect(page.locator("hui-tile-card", has_text="Mobile")).to_be_visible()
+    screenshot(page, "02-dashboard-after-login")
+    assert instance.new_requests(0) == []  # logging in rings nothing
+
+
+def test_add_integration_wrong_token_then_right(page: Page, instance: Instance) -> None:
+    """A wrong token shows the translated error in the dialog; the right one adds it."""
+    page.goto("/config/integrations/dashboard")
+    page.get_by_role("button", name="Add integration").click()
+    page.keyboard.type("Spectronics")
+    page.locator("dialog-add-integration").get_by_text("Spectronics VoIP").first.click()
+    dialog = page.locator("dialog-data-entry-flow")
+    expect(dialog.get_by_text("Connect to Spectronics VoIP")).to_be_visible()
+    token = dialog.get_by_role("textbox", name="API token")
+    token.fill(WRONG_TOKEN)
+    dialog.get_by_role("textbox", name="Extension").fill(OTHER_EXTENSION)
+    dialog.get_by_role("textbox", name="API URL").fill(instance.simulator_url)
+    dialog.get_by_role("button", name="Submit").click()
+    expect(dialog.get_by_text("Spectronics refused the API token.")).to_be_visible()
+    screenshot(page, "03-config-flow-wrong-token", docs="config-flow-error.png")
+    [check] = instance.new_requests(1)
+    assert check.fields == {"extension": OTHER_EXTENSION}
+    assert check.reply == "ERR:Invalid authentication"
+
+    token.fill(TOKENS[1])  # the simulator's token for extension 7654321 only
+    expect(token).to_have_attribute("type", "password")  # dots, never the token
+    dialog.get_by_role("button", name="Submit").click()
+    expect(dialog.get_by_text("Name and assign")).to_be_visible()
+    expect(dialog.get_by_role("textbox", name="Device name")).to_have_value(
+        f"Extension {OTHER_EXTENSION}"
+    )
+    screenshot(page, "04-config-flow-created")
+    checks = instance.new_requests(2)
+    # The flow's check, then the entry's own at set-up: neither has a destination.
+    assert [(c.fields, c.reply) for c in checks] == [
+        ({"extension": OTHER_EXTENSION}, "ERR:No destination specified")
+    ] * 2
+    dialog.get_by_role("button", name="Skip and finish").click()
+    expect(dialog).to_be_hidden()
+
+
+def test_add_contact_to_the_new_account(page: Page, instance: Instance) -> None:
+    """Add contact on the new entry gives a device with its Call and notify entities."""
+    page.goto(f"/config/integrations/integration/{DOMAIN}")
+    entry = page.locator("ha-config-entry-row", has_text=f"Extension {OTHER_EXTENSION}")
+    expect(entry).to_be_visible()
+    screenshot(page, "05-entry-page-before", docs="entry-page.png")
+    entry.get_by_role("button", name="Menu").first.click()
+    page.get_by_role("menuitem", name="Add contact").click()
+    dialog = page.locator("dialog-data-entry-flow")
+    expect(dialog.get_by_text("Add a contact")).to_be_visible()
+    dialog.get_by_role("textbox", name="Name*", exact=True).fill("Reception")
+    dialog.get_by_role("textbox", name="Number*", exact=True).fill("2002")
+    screenshot(page, "06-contact-form")
+    dialog.get_by_role("button", name="Submit").click()
+    expect(dialog.get_by_text("Created configuration for Reception.")).to_be_visible()
+    dialog.get_by_role("button", name="Finish").click()
+    expect(dialog).to_be_hidden()
+    assert instance.new_requests(0) == []  # nothing rings while a contact is added
+
+    contact = page.locator("ha-config-sub-entry-row", has_text="Reception")
+    expect(contact).to_be_visible()
+    contact.get_by_role(
+        "button", name=re.compile(r"^Reception Quick-dial contact")
+    ).click()
+    expect(page).to_have_url(re.compile(r"/config/devices/device/"))
+    expect(page.get_by_text("Call", exact=True).first).to_be_visible()
+    expect(page.get_by_role("button", name="Press")).to_be_visible()
+    screenshot(page, "07-contact-device")
+
+    page.get_by_role("button", name="Press").click()
+    [call] = instance.new_requests(1)
+    assert call.fields["destination"] == "2002"
+    assert call.fields["extension"] == OTHER_EXTENSION
+    assert call.reply == "OK:Call request sent"
+
+
+def test_dashboard_button_rings_and_shows_the_call(
+    page: Page, instance: Instance
+) -> None:
+    """Pressing Front door on the dashboard rings 2001; Last call and the logbook say so."""
+    page.goto(instance.demo["dashboard"])
+    page.locator("hui-tile-card", has_text="Front door").locator(
+        "ha-tile-container"
+    ).click()
+    [call] = instance.new_requests(1)
+    assert call.fields == {
+        "extension": "1234567",
+        "destination": "2001",
+        "reverse": "0",
+        "wait": "0",
+    }
+    assert call.reply == "OK:Call request sent"
+    last_call = page.locator("hui-entities-card", has_text="Last call")
+    expect(last_call.get_by_text("Requested")).to_be_visible()
+    expect(last_call.locator("hui-attribute-row", has_text="Contact")).to_contain_text(
+        "Front door"
+    )
+    expect(last_call.locator("hui-attribute-row", has_text="Number")).to_contain_text(
+        "2001"
+    )
+    expect(last_call.locator("hui-attribute-row", has_text="Reply")).to_contain_text(
+        "Call request sent"
+    )
+    logbook = page.locator("hui-logbook-card")
+    expect(logbook.get_by_text("Pressed")).to_be_visible()
+    expect(logbook.get_by_text("Requested")).to_be_visible()
+    screenshot(page, "08-dashboard-after-press", docs="dashboard.png")
+
+
+def test_call_until_answered_from_the_action_tool(
+    page: Page, instance: Instance
+) -> None:
+    """In UI mode, two contacts: the first answers, so the second is never rung."""
+    page.goto("/developer-tools/action")
+    expect(page.get_by_role("button", name="Perform action")).to_be_visible()
+    page.locator("ha-service-picker").click()
+    picker = page.get_by_role("dialog", name="Select option")
+    picker.get_by_placeholder("Search").fill("Call until answered")
+    picker.get_by_text(f"{DOMAIN}.call_until_answered").click()
+    expect(picker).to_be_hidden()
+    contacts = page.locator("ha-settings-row", has_text="The contacts to ring")
+    contacts.locator("ha-checkbox").click()
+    expect(contacts.get_by_role("checkbox")).to_be_checked()
+    for name in ("Front door", "Mobile"):
+        if name == "Front door":
+            contacts.locator("ha-combo-box-item", has_text="Select an entity").click()
+        else:
+            contacts.get_by_role("button", name="Add entity").click()
+        picker = page.get_by_role("dialog", name="Select option")
+        picker.get_by_placeholder("Search").fill(name)
+        picker.locator("ha-combo-box-item", has_text=name).first.click()
+        expect(picker).to_be_hidden()
+    screenshot(page, "09-action-form")
+    page.get_by_role("button", name="Perform action").click()
+    [call] = instance.new_requests(1, settle=2.0)
+    assert call.fields["destination"] == "2001"
+    assert call.fields["wait"] == "1"
+    assert call.reply == "OK:Call answered"
+    response = page.locator("developer-tools-action ha-yaml-editor, .response").last
+    expect(page.get_by_text("answered_by: Front door")).to_be_visible()
+    screenshot(page, "10-action-response")
+    assert response is not None

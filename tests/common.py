@@ -18,7 +18,7 @@ from custom_components.spectronics_voip.const import (
 )
 from homeassistant.config_entries import ConfigSubentryData
 from homeassistant.const import CONF_API_TOKEN, CONF_URL
-from homeassistant.core import HomeAssistant, ServiceResponse
+from homeassistant.core import Event, HomeAssistant, ServiceResponse
 from homeassistant.helpers import device_registry as dr
 
 from .simulator import ALL_TOKEN, EXTENSION
@@ -58,6 +58,16 @@ def make_entry(
             for name, data in (contacts or {}).items()
         ],
     )
+
+
+# What a result event carries beyond the call's result: the entity and device the
+# logbook files it under.
+LOGBOOK_KEYS = ("entity_id", "device_id")
+
+
+def call_result(event: Event[Any]) -> dict[str, Any]:
+    """Return a result event's call result, as the action's response reports it."""
+    return {key: value for key, value in event.data.items() if key not in LOGBOOK_KEYS}
 
 
 def contact_id(entry: MockConfigEntry, name: str) -> str:

@@ -184,7 +184,12 @@ async def test_press_places_the_contacts_call(
     ]
     [event] = events
     assert event.context is context
+    # The logbook files the call under the account's Last call and Mum's device.
+    mum = entry_device(hass, init_integration, contact_id(init_integration, "Mum"))
+    assert mum is not None
     assert event.data == {
+        "entity_id": LAST_CALL,
+        "device_id": mum.id,
         "config_entry_id": init_integration.entry_id,
         "contact": "Mum",
         "extension": EXTENSION,

@@ -54,7 +54,14 @@ from homeassistant.exceptions import (
 from homeassistant.helpers import entity_registry as er
 from homeassistant.setup import async_setup_component
 
-from .common import INTEGRATION, TRANSLATIONS, make_entry, place_call, translated
+from .common import (
+    INTEGRATION,
+    TRANSLATIONS,
+    call_result,
+    make_entry,
+    place_call,
+    translated,
+)
 from .simulator import (
     ALL_TOKEN,
     EXTENSION,
@@ -301,8 +308,8 @@ async def test_contacts_ring_in_order_until_one_answers(
     }
     await hass.async_block_till_done()
     # One result event per attempt, the same dicts as the response, the action's context.
-    assert [event.data for event in events] == response["attempts"]
-    assert all(set(event.data) == RESULT_KEYS for event in events)
+    assert [call_result(event) for event in events] == response["attempts"]
+    assert all(set(call_result(event)) == RESULT_KEYS for event in events)
     assert [event.context.id for event in events] == [context.id] * 2
     state = hass.states.get(LAST_CALL)
     assert state is not None
@@ -359,7 +366,7 @@ async def test_destinations_ring_in_order_with_the_shared_fields(
         _answered(init_integration, destination="+442079460000", **shared_result),
     ]
     await hass.async_block_till_done()
-    assert [event.data for event in events] == response["attempts"]
+    assert [call_result(event) for event in events] == response["attempts"]
 
     # Exactly what place_call reports for the same calls.
     answered = await place_call(
@@ -373,7 +380,7 @@ async def test_destinations_ring_in_order_with_the_shared_fields(
             hass, {"destination": "+44 (0)20 1234 5486", "wait": True} | shared
         )
     await hass.async_block_till_done()
-    assert events[-1].data == response["attempts"][0]
+    assert call_result(events[-1]) == response["attempts"][0]
 
 
 async def test_nobody_answering_is_a_result_not_an_error(
@@ -402,7 +409,7 @@ async def test_nobody_answering_is_a_result_not_an_error(
     ] * 3
     assert [a["error"] for a in response["attempts"]] == ["api"] * 6
     await hass.async_block_till_done()
-    assert [event.data for event in events] == response["attempts"]
+    assert [call_result(event) for event in events] == response["attempts"]
     assert {event.context.id for event in events} == {context.id}
     state = hass.states.get(LAST_CALL)
     assert state is not None

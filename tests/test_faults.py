@@ -44,7 +44,7 @@ from homeassistant.config_entries import SOURCE_REAUTH, ConfigEntryState
 from homeassistant.core import HomeAssistant, ServiceResponse
 from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
 
-from .common import free_port, place_call, translated
+from .common import call_result, free_port, place_call, translated
 from .known_secrets import exception_texts
 from .reliability import LoopLagProbe, assert_clean_log, frozen_heap
 from .simulator import ALL_TOKEN, PATH, Fault, Simulator
@@ -132,7 +132,7 @@ async def _run_fault(
                 err = caught
             async with asyncio.timeout(5):  # fail, not hang, if it never settles
                 await hass.async_block_till_done()
-        fault_events = [event.data for event in events]
+        fault_events = [call_result(event) for event in events]
         fault_requests = simulator.requests[before:]
 
     # Home Assistant stayed responsive, and logged no traceback.

@@ -35,7 +35,7 @@ from custom_components.spectronics_voip.const import (
 from homeassistant.core import HomeAssistant, ServiceResponse
 from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
 
-from .common import make_entry
+from .common import call_result, make_entry
 from .simulator import ALL_TOKEN, EXTENSION, OTHER_EXTENSION, Simulator
 
 # HOSTILE_INPUT_SCALE=20 runs twenty times the examples, for a deeper search.
@@ -287,7 +287,7 @@ async def test_action_sends_documented_fields_or_refuses(
     assert fields == expected
     assert len(events) == 1
     if response is not None:
-        assert events[0].data == response
+        assert call_result(events[0]) == response
         assert response["destination"] == fields["destination"]
 
 

@@ -29,7 +29,7 @@ from homeassistant.core import HomeAssistant, ServiceResponse
 from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers.aiohttp_client import async_get_clientsession
 
-from .common import make_entry, place_call
+from .common import call_result, make_entry, place_call
 from .reliability import LoopLagProbe, assert_clean_log, frozen_heap
 from .simulator import ALL_TOKEN, EXTENSION, Simulator
 
@@ -172,7 +172,7 @@ async def test_500_concurrent_calls(
         assert response["message"] == f"Call request sent to {data['destination']}"
     # One event per call, the same as its response.
     assert len(events) == count
-    by_destination = {event.data["destination"]: event.data for event in events}
+    by_destination = {e.data["destination"]: call_result(e) for e in events}
     assert len(by_destination) == count
     for response in responses:
         assert response is not None

@@ -19,7 +19,7 @@ from homeassistant.exceptions import HomeAssistantError
 from homeassistant.setup import async_setup_component
 from homeassistant.util import dt as dt_util
 
-from .common import make_entry, place_call
+from .common import contact_id, entry_device, make_entry, place_call
 from .simulator import Simulator
 
 LAST_CALL = "event.extension_1234567_last_call"
@@ -53,13 +53,19 @@ def _set_up_logbook_without_frontend(hass: HomeAssistant) -> None:
 
 
 async def _logbook(
-    hass: HomeAssistant, hass_ws_client: WebSocketGenerator, start: Any
+    hass: HomeAssistant,
+    hass_ws_client: WebSocketGenerator,
+    start: Any,
+    **target: list[str],
 ) -> list[dict[str, Any]]:
-    """Return the logbook's entries of this integration since `start`."""
+    """Return the logbook's entries of this integration since `start`.
+
+    `entity_ids` or `device_ids` filter them as a logbook card or a device's page does.
+    """
     await async_wait_recording_done(hass)
     client = await hass_ws_client(hass)
     await client.send_json_auto_id(
-        {"type": "logbook/get_events", "start_time": start.isoformat()}
+        {"type": "logbook/get_events", "start_time": start.isoformat()} | target
     )
     response = await client.receive_json()
     assert response["success"], response
@@ -136,3 +142,56 @@ async def test_event_of_a_removed_account_is_still_described(
 
     assert entry["message"] == "Call to 123 requested"
     assert "entity_id" not in entry or entry["entity_id"] is None
+
+
+async def test_calls_under_last_call_and_on_the_contacts_device(
+    hass: HomeAssistant,
+    hass_ws_client: WebSocketGenerator,
+    mock_config_entry: MockConfigEntry,
+    simulator: Simulator,
+) -> None:
+    """A logbook card of Last call lists every call; a contact's page lists its own.
+
+    The device pages and the logbook card filter by entity or device: the calls must
+    be found there, not only in the unfiltered logbook.
+    """
+    _set_up_logbook_without_frontend(hass)
+    assert await async_setup_component(hass, "logbook", {})
+    mock_config_entry.add_to_hass(hass)
+    await hass.config_entries.async_setup(mock_config_entry.entry_id)
+    await hass.async_block_till_done()
+    start = dt_util.utcnow()
+    await hass.services.async_call(
+        "button", "press", {ATTR_ENTITY_ID: "button.mum_call"}, blocking=True
+    )
+    await hass.services.async_call(
+        "notify",
+        "send_message",
+        {ATTR_ENTITY_ID: "notify.mum", "message": "Dinner"},
+        blocking=True,
+    )
+    await place_call(hass, {"destination": "0800 123"})
+    assert len(simulator.calls) == 3
+    mum = entry_device(hass, mock_config_entry, contact_id(mock_config_entry, "Mum"))
+    gate = entry_device(hass, mock_config_entry, contact_id(mock_config_entry, "Gate"))
+    account = entry_device(hass, mock_config_entry)
+    assert mum is not None
+    assert gate is not None
+    assert account is not None
+
+    by_entity = await _logbook(hass, hass_ws_client, start, entity_ids=[LAST_CALL])
+    by_mum = await _logbook(hass, hass_ws_client, start, device_ids=[mum.id])
+    by_gate = await _logbook(hass, hass_ws_client, start, device_ids=[gate.id])
+    by_account = await _logbook(hass, hass_ws_client, start, device_ids=[account.id])
+
+    assert [entry["message"] for entry in by_entity] == [
+        "Call to Mum (07700900123) requested",
+        "Call to Mum (07700900123) requested",
+        "Call to 0800123 requested",
+    ]
+    assert [entry["message"] for entry in by_mum] == [
+        "Call to Mum (07700900123) requested",
+        "Call to Mum (07700900123) requested",
+    ]
+    assert by_gate == []
+    assert [entry["message"] for entry in by_account] == ["Call to 0800123 requested"]

@@ -30,7 +30,7 @@ from homeassistant.core import HomeAssistant, ServiceResponse
 from homeassistant.data_entry_flow import FlowResultType
 from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
 
-from .common import free_port, make_entry, place_call, translated
+from .common import call_result, free_port, make_entry, place_call, translated
 from .simulator import PATH, Fault, Simulator
 
 LAST_CALL = "event.extension_1234567_last_call"
@@ -97,7 +97,7 @@ async def test_identical_call_within_the_cooldown_is_not_sent(
     assert message.startswith("not sent: an identical call succeeded 0 s ago (at ")
     assert message.endswith("), within the 30 s cooldown")
     assert [event.data["suppressed"] for event in events] == [False, True]
-    assert events[1].data == second
+    assert call_result(events[1]) == second
     state = hass.states.get(LAST_CALL)
     assert state is not None
     assert state.attributes["suppressed"] is True

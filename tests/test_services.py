@@ -40,6 +40,8 @@ from .common import (
     EXCEPTIONS,
     INTEGRATION,
     TRANSLATIONS,
+    call_result,
+    entry_device,
     make_entry,
     place_call,
     translated,
@@ -612,8 +614,12 @@ async def test_response_and_event_on_success(
     )
     await hass.async_block_till_done()
     assert len(events) == 1
-    assert set(events[0].data) == RESULT_KEYS
-    assert events[0].data == response
+    assert call_result(events[0]) == response
+    # The logbook files it under the account's Last call and the account's device.
+    device = entry_device(hass, init_integration)
+    assert device is not None
+    assert events[0].data["entity_id"] == "event.extension_1234567_last_call"
+    assert events[0].data["device_id"] == device.id
 
 
 async def test_no_response_without_return_response(
@@ -749,7 +755,7 @@ async def test_failures(
 
     await hass.async_block_till_done()
     assert len(events) == 1
-    event = events[0].data
+    event = call_result(events[0])
     assert set(event) == RESULT_KEYS
     assert event == {
         "config_entry_id": init_integration.entry_id,
@@ -879,7 +885,7 @@ async def test_unload_cancels_a_call_in_flight(
     assert str(err) == translated("call_failed_cancelled", err.translation_placeholders)
     await hass.async_block_till_done()
     assert len(events) == 1
-    assert set(events[0].data) == RESULT_KEYS
+    assert set(call_result(events[0])) == RESULT_KEYS
     assert events[0].data["success"] is False
     assert events[0].data["error"] == "cancelled"
     assert events[0].data["message"] == err.translation_placeholders["message"]
@@ -925,7 +931,7 @@ async def test_unexpected_error_still_fires_one_event(
 
     await hass.async_block_till_done()
     assert len(events) == 1
-    assert set(events[0].data) == RESULT_KEYS
+    assert set(call_result(events[0])) == RESULT_KEYS
     assert events[0].data["success"] is False
     assert events[0].data["error"] == "unknown"
     assert events[0].data["message"]

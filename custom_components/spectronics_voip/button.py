@@ -35,8 +35,7 @@ class SpectronicsCallButton(SpectronicsContactEntity, ButtonEntity):
 
     async def async_press(self) -> None:
         """Place the contact's call."""
-        subentry = self.subentry
-        request = contact_request(self.entry, subentry)
+        request = contact_request(self.entry, self.subentry)
         await async_dial(
-            self.entry, request, contact=subentry.title, context=self._context
+            self.entry, request, contact=self.contact, context=self._context
         )

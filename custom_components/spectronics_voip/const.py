@@ -48,6 +48,8 @@ SUBENTRY_CONTACT: Final = "contact"
 SERVICE_PLACE_CALL: Final = "place_call"
 SERVICE_CALL_UNTIL_ANSWERED: Final = "call_until_answered"
 EVENT_CALL_RESULT: Final = f"{DOMAIN}_call_result"
+# The unique id of an account's "Last call" entity ends with this.
+LAST_CALL_KEY: Final = "last_call"
 
 ATTR_CONFIG_ENTRY_ID: Final = "config_entry_id"
 ATTR_CONTACT: Final = "contact"

@@ -11,7 +11,9 @@ from datetime import datetime
 import time
 from typing import TYPE_CHECKING, Any
 
+from homeassistant.const import ATTR_DEVICE_ID, ATTR_ENTITY_ID, Platform
 from homeassistant.core import CALLBACK_TYPE, Context, HomeAssistant, callback
+from homeassistant.helpers import entity_registry as er
 from homeassistant.util import dt as dt_util
 
 from .api import (
@@ -47,6 +49,7 @@ from .const import (
     ERROR_CANCELLED,
     ERROR_UNKNOWN,
     EVENT_CALL_RESULT,
+    LAST_CALL_KEY,
     LOGGER,
     RETRY_DELAYS,
 )
@@ -87,6 +90,14 @@ class SpectronicsNotAllowedError(SpectronicsValidationError):
         """Name the field and the number refused."""
         super().__init__(field, "not one of the allowed numbers")
         self.number = number
+
+
+@dataclass(frozen=True, slots=True)
+class Contact:
+    """The quick-dial contact a call is for: its name, and its device."""
+
+    name: str
+    device_id: str | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -153,7 +164,7 @@ class SpectronicsDialer:
         self,
         request: CallRequest,
         *,
-        contact: str | None = None,
+        contact: Contact | None = None,
         context: Context | None = None,
     ) -> CallOutcome:
         """Place one call through the rails and return its outcome.
@@ -165,7 +176,7 @@ class SpectronicsDialer:
         context = context or Context()
         result: dict[str, Any] = {
             ATTR_CONFIG_ENTRY_ID: self.entry.entry_id,
-            ATTR_CONTACT: contact,
+            ATTR_CONTACT: contact.name if contact else None,
             ATTR_EXTENSION: request.extension or self.client.extension,
             ATTR_DESTINATION: request.destination,
             ATTR_SOURCE: request.source,
@@ -176,7 +187,9 @@ class SpectronicsDialer:
         }
         # The entry owns the call: unloading the entry cancels it (it still reports).
         task = self.entry.async_create_background_task(
-            self.hass, self._async_run(request, result, context), f"{DOMAIN} call"
+            self.hass,
+            self._async_run(request, result, context, contact),
+            f"{DOMAIN} call",
         )
         try:
             # A caller that stops waiting does not cancel a call that may be ringing.
@@ -211,23 +224,31 @@ class SpectronicsDialer:
         )
 
     async def _async_run(
-        self, request: CallRequest, result: dict[str, Any], context: Context
+        self,
+        request: CallRequest,
+        result: dict[str, Any],
+        context: Context,
+        contact: Contact | None,
     ) -> SpectronicsError | None:
         """Apply the cooldown, send at most once, and report exactly once."""
+
+        def report(error: str | None, message: str) -> None:
+            self._async_report(result, context, contact, error, message)
+
         try:
             message = await self._async_send_unless_identical(request, result)
         except SpectronicsError as err:
-            self._async_report(result, context, err.category, str(err))
+            report(err.category, str(err))
             if isinstance(err, SpectronicsAuthError):
                 self.entry.async_start_reauth(self.hass)
             return err
         except asyncio.CancelledError:
-            self._async_report(result, context, ERROR_CANCELLED, CANCELLED_MESSAGE)
+            report(ERROR_CANCELLED, CANCELLED_MESSAGE)
             raise
         except Exception:
-            self._async_report(result, context, ERROR_UNKNOWN, "unexpected error")
+            report(ERROR_UNKNOWN, "unexpected error")
             raise
-        self._async_report(result, context, None, message)
+        report(None, message)
         return None
 
     async def _async_send_unless_identical(
@@ -328,6 +349,7 @@ class SpectronicsDialer:
         self,
         result: dict[str, Any],
         context: Context,
+        contact: Contact | None,
         error: str | None,
         message: str,
     ) -> None:
@@ -349,6 +371,24 @@ class SpectronicsDialer:
         self.counts[
             error or ("suppressed" if result[ATTR_SUPPRESSED] else "success")
         ] += 1
-        self.hass.bus.async_fire(EVENT_CALL_RESULT, result, context=context)
+        self.hass.bus.async_fire(
+            EVENT_CALL_RESULT, result | self._logbook_ids(contact), context=context
+        )
         for listener in list(self._listeners):
             listener(result, context)
+
+    def _logbook_ids(self, contact: Contact | None) -> dict[str, str | None]:
+        """Return the entity and device a call's event is about, for the logbook.
+
+        The account's "Last call" entity, and the contact's device (else the
+        account's): the logbook then lists the call under "Last call" and on the
+        device's page, not only in the unfiltered logbook.
+        """
+        registry = er.async_get(self.hass)
+        entity_id = registry.async_get_entity_id(
+            Platform.EVENT, DOMAIN, f"{self.entry.entry_id}_{LAST_CALL_KEY}"
+        )
+        device_id = contact.device_id if contact else None
+        if device_id is None and entity_id is not None:
+            device_id = registry.entities[entity_id].device_id
+        return {ATTR_ENTITY_ID: entity_id, ATTR_DEVICE_ID: device_id}

@@ -13,6 +13,7 @@ from homeassistant.helpers.entity import Entity
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from .const import DOMAIN, MANUFACTURER, PROVIDER_URL
+from .dialer import Contact
 
 if TYPE_CHECKING:
     from . import SpectronicsConfigEntry
@@ -101,6 +102,12 @@ class SpectronicsContactEntity(Entity):
     def subentry(self) -> ConfigSubentry:
         """Return the contact as it is now (a reconfigure applies to the next call)."""
         return self.entry.subentries[self.subentry_id]
+
+    @property
+    def contact(self) -> Contact:
+        """Return the contact's name as it is now, and its device."""
+        device = self.device_entry
+        return Contact(self.subentry.title, device.id if device else None)
 
 
 def async_setup_contact_entities(

@@ -15,6 +15,7 @@ from .const import (
     EVENT_ANSWERED,
     EVENT_FAILED,
     EVENT_REQUESTED,
+    LAST_CALL_KEY,
 )
 from .entity import SpectronicsEntity
 
@@ -46,7 +47,7 @@ class SpectronicsLastCallEvent(SpectronicsEntity, EventEntity):
 
     _attr_translation_key = "last_call"
     _attr_event_types = [EVENT_REQUESTED, EVENT_ANSWERED, EVENT_FAILED]
-    key = "last_call"
+    key = LAST_CALL_KEY
 
     async def async_added_to_hass(self) -> None:
         """Listen to the account's calls."""

@@ -10,12 +10,10 @@ from homeassistant.components.logbook.const import (
     LOGBOOK_ENTRY_MESSAGE,
     LOGBOOK_ENTRY_NAME,
 )
-from homeassistant.const import Platform
+from homeassistant.const import ATTR_ENTITY_ID
 from homeassistant.core import Event, HomeAssistant, callback
-from homeassistant.helpers import entity_registry as er
 
 from .const import (
-    ATTR_CONFIG_ENTRY_ID,
     ATTR_CONTACT,
     ATTR_DESTINATION,
     ATTR_MESSAGE,
@@ -45,13 +43,11 @@ def async_describe_events(
         outcome = event_type(data)
         if outcome == EVENT_FAILED:
             outcome = f"failed: {data[ATTR_MESSAGE]}"
-        entity_id = er.async_get(hass).async_get_entity_id(
-            Platform.EVENT, DOMAIN, f"{data[ATTR_CONFIG_ENTRY_ID]}_last_call"
-        )
         return {
             LOGBOOK_ENTRY_NAME: "Spectronics VoIP",
             LOGBOOK_ENTRY_MESSAGE: f"Call to {callee} {outcome}",
-            LOGBOOK_ENTRY_ENTITY_ID: entity_id,
+            # The account's "Last call", which the dialer names in the event.
+            LOGBOOK_ENTRY_ENTITY_ID: data.get(ATTR_ENTITY_ID),
         }
 
     async_describe_event(DOMAIN, EVENT_CALL_RESULT, async_describe_call)

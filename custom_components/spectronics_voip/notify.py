@@ -38,9 +38,8 @@ class SpectronicsNotifyEntity(SpectronicsContactEntity, NotifyEntity):
 
     async def async_send_message(self, message: str, title: str | None = None) -> None:
         """Place the contact's call with the title, else the message, as caller name."""
-        subentry = self.subentry
         cidname = fit_cidname(title or "") or fit_cidname(message)
-        request = contact_request(self.entry, subentry, cidname)
+        request = contact_request(self.entry, self.subentry, cidname)
         await async_dial(
-            self.entry, request, contact=subentry.title, context=self._context
+            self.entry, request, contact=self.contact, context=self._context
         )

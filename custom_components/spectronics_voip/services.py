@@ -65,7 +65,12 @@ from .const import (
     SERVICE_CALL_UNTIL_ANSWERED,
     SERVICE_PLACE_CALL,
 )
-from .dialer import CallOutcome, SpectronicsCancelledError, SpectronicsNotAllowedError
+from .dialer import (
+    CallOutcome,
+    Contact,
+    SpectronicsCancelledError,
+    SpectronicsNotAllowedError,
+)
 
 if TYPE_CHECKING:
     from . import SpectronicsConfigEntry
@@ -103,7 +108,7 @@ CALL_UNTIL_ANSWERED_SCHEMA = vol.Schema(
 # Fields of call_until_answered that only destinations use: a contact has its own.
 DESTINATION_ONLY_FIELDS = (ATTR_EXTENSION, ATTR_REVERSE, ATTR_SOURCE)
 
-type Attempt = tuple[CallRequest, str | None]
+type Attempt = tuple[CallRequest, Contact | None]
 
 
 @callback
@@ -165,7 +170,7 @@ async def async_dial(
     entry: SpectronicsConfigEntry,
     request: CallRequest,
     *,
-    contact: str | None = None,
+    contact: Contact | None = None,
     context: Context | None = None,
 ) -> dict[str, Any]:
     """Place a call through the account's dialer; raise a translated error on failure."""
@@ -178,7 +183,7 @@ async def async_dial(
 async def _async_call(
     entry: SpectronicsConfigEntry,
     request: CallRequest,
-    contact: str | None,
+    contact: Contact | None,
     context: Context | None,
 ) -> CallOutcome:
     """Hand a call to the account's dialer; a refused number is a validation error."""
@@ -249,7 +254,7 @@ async def _async_escalate(
         if outcome.error is None:
             return {
                 ATTR_SUCCESS: True,
-                ATTR_ANSWERED_BY: contact or request.destination,
+                ATTR_ANSWERED_BY: contact.name if contact else request.destination,
                 ATTR_ATTEMPTS: results,
             }
     return {ATTR_SUCCESS: False, ATTR_ANSWERED_BY: None, ATTR_ATTEMPTS: results}
@@ -321,7 +326,12 @@ def _build_attempts(
                     },
                 )
             request = contact_request(entry, subentry, cidname)
-            attempts.append((replace(request, wait=True), subentry.title))
+            attempts.append(
+                (
+                    replace(request, wait=True),
+                    Contact(subentry.title, contact.device_id),
+                )
+            )
     else:
         shared = {key: data[key] for key in DESTINATION_ONLY_FIELDS if key in data}
         for destination in destinations:

@@ -167,8 +167,10 @@ def test_dashboard_button_rings_and_shows_the_call(
         "Call request sent"
     )
     logbook = page.locator("hui-logbook-card")
-    expect(logbook.get_by_text("Pressed")).to_be_visible()
-    expect(logbook.get_by_text("Requested")).to_be_visible()
+    expect(logbook.get_by_text("Pressed", exact=True)).to_be_visible()
+    expect(logbook.get_by_text("Requested", exact=True)).to_be_visible()
+    # The integration's own sentence, filed under Last call.
+    expect(logbook.get_by_text("Call to Front door (2001) requested")).to_be_visible()
     screenshot(page, "09-dashboard-after-press", docs="dashboard.png")
 
 

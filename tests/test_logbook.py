@@ -114,6 +114,35 @@ async def test_calls_in_the_logbook(
     ]
 
 
+async def test_a_call_held_back_by_the_cooldown_reads_as_not_sent(
+    hass: HomeAssistant,
+    hass_ws_client: WebSocketGenerator,
+    mock_config_entry: MockConfigEntry,
+    simulator: Simulator,
+) -> None:
+    """A press within the cooldown sent nothing: the logbook must not say requested."""
+    _set_up_logbook_without_frontend(hass)
+    assert await async_setup_component(hass, "logbook", {})
+    mock_config_entry.add_to_hass(hass)
+    await hass.config_entries.async_setup(mock_config_entry.entry_id)
+    await hass.async_block_till_done()
+    start = dt_util.utcnow()
+    for _ in range(2):
+        await hass.services.async_call(
+            "button", "press", {ATTR_ENTITY_ID: "button.mum_call"}, blocking=True
+        )
+    assert len(simulator.calls) == 1
+
+    sent, held_back = await _logbook(hass, hass_ws_client, start)
+
+    assert sent["message"] == "Call to Mum (07700900123) requested"
+    assert held_back["message"].startswith(
+        "Call to Mum (07700900123) not sent: an identical call succeeded "
+    )
+    assert held_back["message"].endswith("within the 30 s cooldown")
+    assert held_back["entity_id"] == LAST_CALL
+
+
 async def test_event_of_a_removed_account_is_still_described(
     hass: HomeAssistant,
     hass_ws_client: WebSocketGenerator,

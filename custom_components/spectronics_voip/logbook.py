@@ -17,6 +17,7 @@ from .const import (
     ATTR_CONTACT,
     ATTR_DESTINATION,
     ATTR_MESSAGE,
+    ATTR_SUPPRESSED,
     DOMAIN,
     EVENT_CALL_RESULT,
     EVENT_FAILED,
@@ -35,7 +36,7 @@ def async_describe_events(
 
     @callback
     def async_describe_call(event: Event[Any]) -> dict[str, str | None]:
-        """Say "Call to Mum (07700900123) answered", or why it failed."""
+        """Say "Call to Mum (07700900123) answered", or why it failed or was not sent."""
         data = event.data
         callee = data[ATTR_DESTINATION]
         if contact := data.get(ATTR_CONTACT):
@@ -43,6 +44,9 @@ def async_describe_events(
         outcome = event_type(data)
         if outcome == EVENT_FAILED:
             outcome = f"failed: {data[ATTR_MESSAGE]}"
+        elif data.get(ATTR_SUPPRESSED):
+            # The cooldown held it back: "not sent: an identical call succeeded ...".
+            outcome = data[ATTR_MESSAGE]
         return {
             LOGBOOK_ENTRY_NAME: "Spectronics VoIP",
             LOGBOOK_ENTRY_MESSAGE: f"Call to {callee} {outcome}",

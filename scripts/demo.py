@@ -113,15 +113,23 @@ def prepare(args: argparse.Namespace) -> None:
     """Make the folder a configuration folder; print the URL Home Assistant serves."""
     folder: Path = args.config
     folder.mkdir(parents=True, exist_ok=True)
+    own = folder.resolve() != (ROOT / "config").resolve()
     for name in TRACKED:
-        if not (folder / name).exists():
-            shutil.copyfile(ROOT / "config" / name, folder / name)
+        source, copy = ROOT / "config" / name, folder / name
+        if not copy.exists() or (own and args.fresh):
+            shutil.copyfile(source, copy)
+        elif own and copy.read_bytes() != source.read_bytes():
+            # Kept: it may hold the user's own changes.
+            note(
+                f"note: {copy} differs from config/{name}; --fresh starts over with"
+                " the repository's"
+            )
     link = folder / "custom_components" / DOMAIN
     if not link.exists():
         link.parent.mkdir(exist_ok=True)
         link.unlink(missing_ok=True)  # a dangling link
         target = Path("../../custom_components") / DOMAIN
-        if folder.resolve() != (ROOT / "config").resolve():
+        if own:
             target = INTEGRATION
         link.symlink_to(target)
     if args.fresh:

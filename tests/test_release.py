@@ -27,6 +27,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from datetime import date
 import json
+from pathlib import Path
 import re
 import shutil
 import subprocess
@@ -145,13 +146,35 @@ def version_errors(
     return errors
 
 
+VERSION_TAG = re.compile(r"v?\d+(\.\d+)*\S*")
+MANIFEST_PATH = f"custom_components/{INTEGRATION.name}/manifest.json"
+
+
 def tag_errors(tags: list[str], version: str) -> list[str]:
     """Check that every version-like tag on a commit is the manifest's version."""
     return [
         f"tag {tag!r} is not the manifest's version {version!r}"
         for tag in tags
-        if re.fullmatch(r"v?\d+(\.\d+)*\S*", tag) and tag != version
+        if VERSION_TAG.fullmatch(tag) and tag != version
     ]
+
+
+def repository_tag_errors(repo: Path) -> list[str]:
+    """Check every version tag of a git repository against the manifest it tags."""
+    git = shutil.which("git")
+    assert git is not None, "git is needed to check the release tags"
+
+    def run(*args: str) -> str:
+        return subprocess.run(
+            [git, *args], cwd=repo, capture_output=True, text=True, check=True
+        ).stdout
+
+    errors: list[str] = []
+    for tag in run("tag", "--list").split():
+        if VERSION_TAG.fullmatch(tag):
+            manifest = json.loads(run("show", f"{tag}:{MANIFEST_PATH}"))
+            errors += tag_errors([tag], manifest["version"])
+    return errors
 
 
 def hacs_json_errors(
@@ -253,19 +276,9 @@ def test_versions_in_step() -> None:
     assert version_errors(_read("CHANGELOG.md"), _manifest(), _pyproject()) == []
 
 
-def test_tag_on_this_commit_is_the_version() -> None:
-    """A version tag on the checked-out commit names the manifest's version."""
-    git = shutil.which("git")
-    if git is None or not (ROOT / ".git").exists():
-        pytest.skip("not a git checkout")
-    tags = subprocess.run(
-        [git, "tag", "--points-at", "HEAD"],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout.split()
-    assert tag_errors(tags, _manifest()["version"]) == []
+def test_every_version_tag_names_its_manifests_version() -> None:
+    """Each version tag of this repository is the version in the manifest it tags."""
+    assert repository_tag_errors(ROOT) == []
 
 
 def test_hacs_json() -> None:
@@ -419,6 +432,32 @@ def test_tag_check(tags: list[str], failing: list[str]) -> None:
     errors = tag_errors(tags, "0.2.0")
 
     assert [error.split("'")[1] for error in errors] == failing
+
+
+def test_repository_tag_check_finds_a_wrong_tag(tmp_path: Path) -> None:
+    """In a repository of two releases, the tag that misnames its manifest is found."""
+
+    def git(*args: str) -> None:
+        subprocess.run(
+            ["git", "-c", "user.name=t", "-c", "user.email=t@example.com", *args],
+            cwd=tmp_path,
+            check=True,
+            capture_output=True,
+        )
+
+    manifest = tmp_path / MANIFEST_PATH
+    manifest.parent.mkdir(parents=True)
+    git("init", "-q")
+    for version, tag in (("0.1.0", "0.1.0"), ("0.2.0", "0.3.0")):
+        manifest.write_text(json.dumps({"version": version}))
+        git("add", ".")
+        git("commit", "-q", "-m", version)
+        git("tag", tag)
+    git("tag", "demo")  # not a version: ignored
+
+    assert repository_tag_errors(tmp_path) == [
+        "tag '0.3.0' is not the manifest's version '0.2.0'"
+    ]
 
 
 README = "Intro.\n\nSupported: Home Assistant 2025.4.0 and newer (tested on ...).\n"

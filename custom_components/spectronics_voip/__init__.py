@@ -65,11 +65,11 @@ async def async_setup_entry(hass: HomeAssistant, entry: SpectronicsConfigEntry) 
             translation_key="setup_not_ready",
             translation_placeholders={"error": str(err)},
         ) from err
-    entry.runtime_data = dialer = SpectronicsDialer(hass, entry, client)
-    entry.async_on_unload(dialer.async_add_listener(FailingCallsMonitor(hass, entry)))
-    dr.async_get(hass).async_get_or_create(
+    device = dr.async_get(hass).async_get_or_create(
         config_entry_id=entry.entry_id, **account_device_info(entry)
     )
+    entry.runtime_data = dialer = SpectronicsDialer(hass, entry, client, device.id)
+    entry.async_on_unload(dialer.async_add_listener(FailingCallsMonitor(hass, entry)))
     entry.async_on_unload(entry.add_update_listener(_async_update_listener))
     await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
     return True

@@ -126,11 +126,13 @@ class SpectronicsDialer:
         hass: HomeAssistant,
         entry: SpectronicsConfigEntry,
         client: SpectronicsClient,
+        device_id: str,
     ) -> None:
-        """Keep the account's client; nothing is sent yet."""
+        """Keep the account's client and device; nothing is sent yet."""
         self.hass = hass
         self.entry = entry
         self.client = client
+        self.device_id = device_id
         self.retry_delays: Sequence[float] = RETRY_DELAYS
         self._listeners: list[CallListener] = []
         self.recent: deque[dict[str, Any]] = deque(maxlen=RECENT_CALLS)
@@ -384,11 +386,8 @@ class SpectronicsDialer:
         account's): the logbook then lists the call under "Last call" and on the
         device's page, not only in the unfiltered logbook.
         """
-        registry = er.async_get(self.hass)
-        entity_id = registry.async_get_entity_id(
+        entity_id = er.async_get(self.hass).async_get_entity_id(
             Platform.EVENT, DOMAIN, f"{self.entry.entry_id}_{LAST_CALL_KEY}"
         )
-        device_id = contact.device_id if contact else None
-        if device_id is None and entity_id is not None:
-            device_id = registry.entities[entity_id].device_id
+        device_id = (contact and contact.device_id) or self.device_id
         return {ATTR_ENTITY_ID: entity_id, ATTR_DEVICE_ID: device_id}

@@ -195,6 +195,19 @@ async def _set_up_script(hass: HomeAssistant, data: dict[str, Any]) -> None:
     )
 
 
+async def _stop_the_script_while_it_rings(
+    hass: HomeAssistant, simulator: Simulator
+) -> None:
+    """Start script.escalate and stop it while its first attempt is at the provider."""
+    await hass.services.async_call(
+        "script", "turn_on", {ATTR_ENTITY_ID: "script.escalate"}, blocking=True
+    )
+    await _until(lambda: simulator.in_flight)
+    await hass.services.async_call(
+        "script", "turn_off", {ATTR_ENTITY_ID: "script.escalate"}, blocking=True
+    )
+
+
 async def _place_call_as(
     hass: HomeAssistant, data: dict[str, Any], context: Context
 ) -> ServiceResponse:
@@ -1000,13 +1013,7 @@ async def test_stopping_the_script_stops_the_escalation(
     )
     events = async_capture_events(hass, EVENT_CALL_RESULT)
 
-    await hass.services.async_call(
-        "script", "turn_on", {ATTR_ENTITY_ID: "script.escalate"}, blocking=True
-    )
-    await _until(lambda: simulator.in_flight)
-    await hass.services.async_call(
-        "script", "turn_off", {ATTR_ENTITY_ID: "script.escalate"}, blocking=True
-    )
+    await _stop_the_script_while_it_rings(hass, simulator)
     state = hass.states.get("script.escalate")
     assert state is not None
     assert state.state == STATE_OFF
@@ -1038,13 +1045,7 @@ async def test_stopping_the_script_during_a_refused_attempt(
     events = async_capture_events(hass, EVENT_CALL_RESULT)
     before = len(simulator.requests)
 
-    await hass.services.async_call(
-        "script", "turn_on", {ATTR_ENTITY_ID: "script.escalate"}, blocking=True
-    )
-    await _until(lambda: simulator.in_flight)
-    await hass.services.async_call(
-        "script", "turn_off", {ATTR_ENTITY_ID: "script.escalate"}, blocking=True
-    )
+    await _stop_the_script_while_it_rings(hass, simulator)
     await _until(lambda: events)
     await asyncio.sleep(0.1)
     await hass.async_block_till_done()
@@ -1074,13 +1075,7 @@ async def test_unload_after_the_script_stopped(
     simulator.ring_time = 0.5
     await _set_up_script(hass, {"destinations": [REJECTS, ANSWERS]})
     events = async_capture_events(hass, EVENT_CALL_RESULT)
-    await hass.services.async_call(
-        "script", "turn_on", {ATTR_ENTITY_ID: "script.escalate"}, blocking=True
-    )
-    await _until(lambda: simulator.in_flight)
-    await hass.services.async_call(
-        "script", "turn_off", {ATTR_ENTITY_ID: "script.escalate"}, blocking=True
-    )
+    await _stop_the_script_while_it_rings(hass, simulator)
 
     assert await hass.config_entries.async_unload(init_integration.entry_id)
     await asyncio.sleep(0.6)

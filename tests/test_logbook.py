@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 import pytest
@@ -44,18 +45,24 @@ def mock_config_entry(simulator: Simulator) -> MockConfigEntry:
     )
 
 
-def _set_up_logbook_without_frontend(hass: HomeAssistant) -> None:
-    """Count the frontend, which the test environment lacks, as set up.
+async def _set_up(hass: HomeAssistant, entry: MockConfigEntry) -> datetime:
+    """Set up the logbook and the account; return the time from which to read it.
 
-    The logbook depends on it only to register its panel; its API works without.
+    The logbook depends on the frontend, which the test environment lacks, only to
+    register its panel; its API works without, so the frontend counts as set up.
     """
     hass.config.components.add("frontend")
+    assert await async_setup_component(hass, "logbook", {})
+    entry.add_to_hass(hass)
+    await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done()
+    return dt_util.utcnow()
 
 
 async def _logbook(
     hass: HomeAssistant,
     hass_ws_client: WebSocketGenerator,
-    start: Any,
+    start: datetime,
     **target: list[str],
 ) -> list[dict[str, Any]]:
     """Return the logbook's entries of this integration since `start`.
@@ -79,12 +86,7 @@ async def test_calls_in_the_logbook(
     simulator: Simulator,
 ) -> None:
     """Requested, answered and failed calls read as sentences, linked to Last call."""
-    _set_up_logbook_without_frontend(hass)
-    assert await async_setup_component(hass, "logbook", {})
-    mock_config_entry.add_to_hass(hass)
-    await hass.config_entries.async_setup(mock_config_entry.entry_id)
-    await hass.async_block_till_done()
-    start = dt_util.utcnow()
+    start = await _set_up(hass, mock_config_entry)
     await hass.services.async_call(
         "button", "press", {ATTR_ENTITY_ID: "button.mum_call"}, blocking=True
     )
@@ -121,12 +123,7 @@ async def test_a_call_held_back_by_the_cooldown_reads_as_not_sent(
     simulator: Simulator,
 ) -> None:
     """A press within the cooldown sent nothing: the logbook must not say requested."""
-    _set_up_logbook_without_frontend(hass)
-    assert await async_setup_component(hass, "logbook", {})
-    mock_config_entry.add_to_hass(hass)
-    await hass.config_entries.async_setup(mock_config_entry.entry_id)
-    await hass.async_block_till_done()
-    start = dt_util.utcnow()
+    start = await _set_up(hass, mock_config_entry)
     for _ in range(2):
         await hass.services.async_call(
             "button", "press", {ATTR_ENTITY_ID: "button.mum_call"}, blocking=True
@@ -149,12 +146,7 @@ async def test_event_of_a_removed_account_is_still_described(
     mock_config_entry: MockConfigEntry,
 ) -> None:
     """A recorded event whose account is gone still reads, with no entity."""
-    _set_up_logbook_without_frontend(hass)
-    assert await async_setup_component(hass, "logbook", {})
-    mock_config_entry.add_to_hass(hass)
-    await hass.config_entries.async_setup(mock_config_entry.entry_id)
-    await hass.async_block_till_done()
-    start = dt_util.utcnow()
+    start = await _set_up(hass, mock_config_entry)
     hass.bus.async_fire(
         EVENT_CALL_RESULT,
         {
@@ -184,12 +176,7 @@ async def test_calls_under_last_call_and_on_the_contacts_device(
     The device pages and the logbook card filter by entity or device: the calls must
     be found there, not only in the unfiltered logbook.
     """
-    _set_up_logbook_without_frontend(hass)
-    assert await async_setup_component(hass, "logbook", {})
-    mock_config_entry.add_to_hass(hass)
-    await hass.config_entries.async_setup(mock_config_entry.entry_id)
-    await hass.async_block_till_done()
-    start = dt_util.utcnow()
+    start = await _set_up(hass, mock_config_entry)
     await hass.services.async_call(
         "button", "press", {ATTR_ENTITY_ID: "button.mum_call"}, blocking=True
     )

@@ -103,7 +103,11 @@ class Instance:
 
 
 def free_port() -> int:
-    """Return a free loopback port."""
+    """Return a free loopback port.
+
+    As tests.common.free_port, which the browser tests do not import: it would load
+    Home Assistant and its test plugin into a process that only drives a browser.
+    """
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port: int = sock.getsockname()[1]

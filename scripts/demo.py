@@ -485,7 +485,8 @@ def dashboard(buttons: list[tuple[str, str]], last_call: str) -> dict[str, Any]:
                     {
                         "type": "logbook",
                         "title": "Calls today",
-                        "target": {"entity_id": [last_call, *(e for _, e in buttons)]},
+                        # Last call's state and, filed under it, each call's sentence.
+                        "target": {"entity_id": last_call},
                         "hours_to_show": 24,
                     },
                 ],

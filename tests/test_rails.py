@@ -294,16 +294,49 @@ async def test_calls_beyond_the_limit_wait_their_turn_in_order(
 async def test_the_default_limit_is_four(
     hass: HomeAssistant, simulator: Simulator
 ) -> None:
-    """Without the option, 4 calls ring at once."""
+    """Without the option, 10 waiting calls: never more than 4 at the provider.
+
+    All are answered, and they reach the provider in the order they were placed.
+    """
     await _account(hass, simulator)
     simulator.ring_time = 0.1
+    numbers = [f"300{i}" for i in range(10)]
 
-    await asyncio.gather(
-        *[_start(hass, {"destination": f"300{i}", "wait": True}) for i in range(8)]
+    responses = await asyncio.gather(
+        *[_start(hass, {"destination": number, "wait": True}) for number in numbers]
     )
 
     assert simulator.max_in_flight == 4
-    assert len(simulator.calls) == 8
+    assert [call["destination"] for call in simulator.calls] == numbers
+    assert [response["message"] for response in responses if response] == [
+        "Call answered"
+    ] * 10
+
+
+async def test_the_limit_holds_across_call_paths(
+    hass: HomeAssistant, simulator: Simulator
+) -> None:
+    """A limit of 1: an action, a press and a notify at once ring one at a time."""
+    await _account(hass, simulator, **{CONF_MAX_CONCURRENT_CALLS: 1})
+    simulator.ring_time = 0.1
+
+    await asyncio.gather(
+        _start(hass, {"destination": "2001", "wait": True}),
+        _press(hass),
+        hass.services.async_call(
+            "notify",
+            "send_message",
+            {ATTR_ENTITY_ID: "notify.mum", "message": "Dinner"},
+            blocking=True,
+        ),
+    )
+
+    assert simulator.max_in_flight == 1
+    assert [(call["destination"], call.get("cidname")) for call in simulator.calls] == [
+        ("2001", None),
+        ("07700900123", None),
+        ("07700900123", "Dinner"),
+    ]
 
 
 async def test_raising_the_limit_starts_waiting_calls(

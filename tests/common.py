@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import asyncio
+from collections.abc import Callable, Mapping
 import json
 from pathlib import Path
 import socket
@@ -116,3 +117,10 @@ def entry_device(
     return next(
         (device for device in devices if identifier in device.identifiers), None
     )
+
+
+async def until(condition: Callable[[], object], timeout: float = 10) -> None:
+    """Wait until `condition()` is true, polling every 10 ms."""
+    async with asyncio.timeout(timeout):
+        while not condition():
+            await asyncio.sleep(0.01)

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import AsyncGenerator, Generator
+import logging
+import re
 from unittest.mock import patch
 
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
+from custom_components.spectronics_voip.const import DOMAIN
 from homeassistant.core import HomeAssistant
 
 from .common import free_port, make_entry
@@ -28,6 +31,51 @@ from .simulator import Simulator
 @pytest.fixture(autouse=True)
 def auto_enable_custom_integrations(enable_custom_integrations: None) -> None:
     """Let Home Assistant load the integration from custom_components."""
+
+
+# What core logs when an integration uses an API it is about to break: report_usage's
+# "Detected that custom integration 'spectronics_voip' ...", and helpers.deprecation's
+# "The deprecated function X was used from spectronics_voip ...".
+CORE_REPORT = re.compile(
+    rf"Detected that custom integration '{DOMAIN}'|deprecated.*\b{DOMAIN}\b",
+    re.IGNORECASE | re.DOTALL,
+)
+
+
+class CoreReports(logging.Handler):
+    """Keeps every warning core logs about this integration's use of its API."""
+
+    def __init__(self) -> None:
+        """Start with none."""
+        super().__init__(logging.WARNING)
+        self.reports: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        """Keep a record that reports this integration."""
+        message = record.getMessage()
+        if CORE_REPORT.search(message):
+            self.reports.append(message)
+
+
+@pytest.fixture(autouse=True)
+def fail_on_core_reports() -> Generator[CoreReports]:
+    """Fail a test during which core reported the integration (deprecated API use).
+
+    Core logs each report once per process; the test plugin forgets them after every
+    test (reset_globals), so each test sees its own.
+    """
+    handler = CoreReports()
+    root = logging.getLogger()
+    root.addHandler(handler)
+    try:
+        yield handler
+    finally:
+        root.removeHandler(handler)
+    if handler.reports:
+        pytest.fail(
+            "Home Assistant reported the integration:\n" + "\n".join(handler.reports),
+            pytrace=False,
+        )
 
 
 @pytest.fixture(autouse=True)

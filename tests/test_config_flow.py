@@ -36,7 +36,7 @@ from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType
 from homeassistant.setup import async_setup_component
 
-from .common import TRANSLATIONS, make_entry
+from .common import TRANSLATIONS, entry_device, make_entry, place_call, until
 from .simulator import (
     ALL_TOKEN,
     EXTENSION,
@@ -553,8 +553,9 @@ async def test_reconfigure(
     assert init_integration.title == f"Extension {EXTENSION}"
     assert init_integration.state is ConfigEntryState.LOADED
     assert init_integration.runtime_data.client.url == second_simulator.url
-    # The flow's check and the reload's: both on the new provider, neither rings.
-    assert len(second_simulator.requests) == 2
+    # The flow's check, on the new provider; the running account took the change
+    # without a reload, so without a second check. Nothing rang.
+    assert len(second_simulator.requests) == 1
     assert second_simulator.calls == simulator.calls == []
 
 
@@ -709,10 +710,10 @@ async def test_reconfigure_over_the_api_never_sends_the_token(
     assert result["reason"] == "reconfigure_successful"
     await hass.async_block_till_done()
     assert init_integration.data == account(simulator)
-    # The flow's check used the stored token, as did the reload's.
+    # The flow's check used the stored token.
     assert [r.fields for r in simulator.requests[requests:]] == [
         {"auth": ALL_TOKEN, "extension": EXTENSION}
-    ] * 2
+    ]
     assert init_integration.state is ConfigEntryState.LOADED
 
 
@@ -742,11 +743,101 @@ async def test_reconfigure_empty_token_keeps_the_stored_one(
     await hass.async_block_till_done()
     assert init_integration.data == account(second_simulator)
     assert init_integration.state is ConfigEntryState.LOADED
-    # The check (and the reload) reached the new URL with the stored token.
+    # The check reached the new URL with the stored token.
     assert [r.fields for r in second_simulator.requests] == [
         {"auth": ALL_TOKEN, "extension": EXTENSION}
-    ] * 2
+    ]
     assert second_simulator.calls == []
+
+
+async def test_reauth_keeps_the_call_in_flight(
+    hass: HomeAssistant, simulator: Simulator, init_integration: MockConfigEntry
+) -> None:
+    """A new token reaches the running account: a ringing call is not cancelled."""
+    simulator.ring_time = 0.3
+    simulator.tokens.add("rotated-token")
+    dialer = init_integration.runtime_data
+    ringing = hass.async_create_task(
+        place_call(
+            hass,
+            {"destination": "2001", "wait": True},
+            return_response=True,
+        )
+    )
+    await until(lambda: simulator.in_flight)
+
+    result = await init_integration.start_reauth_flow(hass)
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {CONF_API_TOKEN: "rotated-token"}
+    )
+
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "reauth_successful"
+    response = await ringing
+    assert response is not None
+    assert response["success"] is True
+    assert response["message"] == "Call answered"
+    await hass.async_block_till_done()
+    # Not reloaded: the same dialer, now sending with the new token.
+    assert init_integration.state is ConfigEntryState.LOADED
+    assert init_integration.runtime_data is dialer
+    await place_call(hass, {"destination": "2002"})
+    assert [call["auth"] for call in simulator.calls] == [ALL_TOKEN, "rotated-token"]
+
+
+async def test_reconfigure_moves_the_next_call(
+    hass: HomeAssistant,
+    second_simulator: Simulator,
+    init_integration: MockConfigEntry,
+) -> None:
+    """The next call goes to the new URL, from the new extension; the device follows."""
+    second_simulator.extensions = {OTHER_EXTENSION}
+    result = await init_integration.start_reconfigure_flow(hass)
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"],
+        account(second_simulator, api_token="second-token", extension=OTHER_EXTENSION),
+    )
+    assert result["reason"] == "reconfigure_successful"
+    await hass.async_block_till_done()
+
+    await place_call(hass, {"destination": "2001"})
+
+    assert second_simulator.calls == [
+        {
+            "auth": "second-token",
+            "extension": OTHER_EXTENSION,
+            "destination": "2001",
+            "reverse": "0",
+            "wait": "0",
+        }
+    ]
+    device = entry_device(hass, init_integration)
+    assert device is not None
+    assert device.name == f"Extension {OTHER_EXTENSION}"
+
+
+async def test_reconfigure_an_account_that_could_not_set_up(
+    hass: HomeAssistant, simulator: Simulator, closed_url: str
+) -> None:
+    """An account waiting to retry has no listener: the new URL reloads it."""
+    entry = make_entry(closed_url)
+    entry.add_to_hass(hass)
+    await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done()
+    assert entry.state is ConfigEntryState.SETUP_RETRY
+    result = await entry.start_reconfigure_flow(hass)
+
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], account(simulator)
+    )
+
+    assert result["reason"] == "reconfigure_successful"
+    await hass.async_block_till_done()
+    assert entry.state is ConfigEntryState.LOADED
+    assert entry.runtime_data.client.url == simulator.url
+    # The flow's check, then the set-up's: neither rang.
+    assert len(simulator.requests) == 2
+    assert simulator.calls == []
 
 
 @pytest.mark.parametrize("recovery", ["new_token", "stored_token"])

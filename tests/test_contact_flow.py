@@ -39,6 +39,7 @@ from .common import (
     entry_device,
     make_entry,
     place_call,
+    until,
 )
 from .simulator import ALL_TOKEN, EXTENSION, OTHER_EXTENSION, Simulator
 
@@ -177,13 +178,6 @@ def start_slow_call(
     )
 
 
-async def wait_in_flight(simulator: Simulator) -> None:
-    """Wait until the simulator holds a request open."""
-    async with asyncio.timeout(5):
-        while not simulator.in_flight:
-            await asyncio.sleep(0.01)
-
-
 @pytest.mark.parametrize(
     ("user_input", "title", "data"),
     [
@@ -235,7 +229,7 @@ async def test_create_contact(
     dialer = entry.runtime_data
     checks = len(simulator.requests)
     call = start_slow_call(hass, simulator)
-    await wait_in_flight(simulator)
+    await until(lambda: simulator.in_flight)
     result = await start_flow(hass, entry)
 
     result = await configure(result, hass, user_input)
@@ -579,7 +573,7 @@ async def test_reconfigure(
     }
     checks = len(simulator.requests)
     call = start_slow_call(hass, simulator)
-    await wait_in_flight(simulator)
+    await until(lambda: simulator.in_flight)
 
     result = await configure(
         result,

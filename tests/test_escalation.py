@@ -8,7 +8,7 @@ contacts decide; a stopped script and an unloaded entry; administrator-only acti
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncGenerator, Callable
+from collections.abc import AsyncGenerator
 import gc
 import json
 import logging
@@ -61,6 +61,7 @@ from .common import (
     make_entry,
     place_call,
     translated,
+    until,
 )
 from .simulator import (
     ALL_TOKEN,
@@ -202,7 +203,7 @@ async def _stop_the_script_while_it_rings(
     await hass.services.async_call(
         "script", "turn_on", {ATTR_ENTITY_ID: "script.escalate"}, blocking=True
     )
-    await _until(lambda: simulator.in_flight)
+    await until(lambda: simulator.in_flight)
     await hass.services.async_call(
         "script", "turn_off", {ATTR_ENTITY_ID: "script.escalate"}, blocking=True
     )
@@ -257,13 +258,6 @@ def _rejected(entry: MockConfigEntry, **fields: Any) -> dict[str, Any]:
 def _answered(entry: MockConfigEntry, **fields: Any) -> dict[str, Any]:
     """Return the result of an attempt that was answered."""
     return _result(entry, success=True, message="Call answered", error=None, **fields)
-
-
-async def _until(condition: Callable[[], object], timeout: float = 5) -> None:
-    """Wait until `condition()` is true."""
-    async with asyncio.timeout(timeout):
-        while not condition():
-            await asyncio.sleep(0.01)
 
 
 def _problems(caplog: pytest.LogCaptureFixture) -> list[str]:
@@ -1020,7 +1014,7 @@ async def test_stopping_the_script_stops_the_escalation(
     assert events == []  # attempt 1 is still ringing
 
     # Attempt 1 completes and reports, as any call whose caller stopped waiting.
-    await _until(lambda: events)
+    await until(lambda: events)
     assert [(e.data["destination"], e.data["message"]) for e in events] == [
         (REJECTS, "Call rejected")
     ]
@@ -1046,7 +1040,7 @@ async def test_stopping_the_script_during_a_refused_attempt(
     before = len(simulator.requests)
 
     await _stop_the_script_while_it_rings(hass, simulator)
-    await _until(lambda: events)
+    await until(lambda: events)
     await asyncio.sleep(0.1)
     await hass.async_block_till_done()
     gc.collect()  # an exception nobody retrieved is logged when its task is freed
@@ -1098,7 +1092,7 @@ async def test_a_caller_that_stops_waiting_during_the_delay(
     call = hass.async_create_task(
         _escalate(hass, {"destinations": [REJECTS, ANSWERS], "delay": 600})
     )
-    await _until(lambda: events)
+    await until(lambda: events)
 
     call.cancel()
     with pytest.raises(asyncio.CancelledError):
@@ -1118,7 +1112,7 @@ async def test_unload_while_an_attempt_rings(
     simulator.ring_time = 0.5
     events = async_capture_events(hass, EVENT_CALL_RESULT)
     call = hass.async_create_task(_escalate(hass, {"destinations": [REJECTS, ANSWERS]}))
-    await _until(lambda: simulator.in_flight)
+    await until(lambda: simulator.in_flight)
 
     assert await hass.config_entries.async_unload(init_integration.entry_id)
     with pytest.raises(HomeAssistantError) as exc_info:
@@ -1146,7 +1140,7 @@ async def test_unload_during_the_delay(
     call = hass.async_create_task(
         _escalate(hass, {"destinations": [REJECTS, ANSWERS], "delay": 0.4})
     )
-    await _until(lambda: events)
+    await until(lambda: events)
 
     assert await hass.config_entries.async_unload(init_integration.entry_id)
     with pytest.raises(HomeAssistantError) as exc_info:

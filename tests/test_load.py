@@ -29,7 +29,7 @@ from homeassistant.core import HomeAssistant, ServiceResponse
 from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers.aiohttp_client import async_get_clientsession
 
-from .common import call_result, make_entry, place_call
+from .common import call_result, make_entry, place_call, until
 from .reliability import LoopLagProbe, assert_clean_log, frozen_heap
 from .simulator import ALL_TOKEN, EXTENSION, Simulator
 
@@ -127,13 +127,6 @@ async def _collect_garbage() -> None:
     await asyncio.sleep(0)
 
 
-async def _wait_for(predicate: Callable[[], bool], timeout: float = 10) -> None:
-    """Wait until predicate() holds."""
-    async with asyncio.timeout(timeout):
-        while not predicate():
-            await asyncio.sleep(0.01)
-
-
 @pytest.mark.slow
 async def test_500_concurrent_calls(
     hass: HomeAssistant,
@@ -206,9 +199,9 @@ async def test_50_waiting_calls_held_3_seconds(
     tasks = await _start(
         hass, [{"destination": _destination(i), "wait": True} for i in range(count)]
     )
-    await _wait_for(lambda: simulator.in_flight == count)
+    await until(lambda: simulator.in_flight == count)
     async with LoopLagProbe() as probe:
-        await _wait_for(lambda: simulator.in_flight < count)
+        await until(lambda: simulator.in_flight < count)
     responses = await asyncio.gather(*tasks)
     elapsed = loop.time() - start
     await hass.async_block_till_done()
@@ -274,7 +267,7 @@ async def test_calls_in_flight_when_the_entry_goes(
         eager=True,
     )
     if reached:
-        await _wait_for(lambda: simulator.in_flight == count)
+        await until(lambda: simulator.in_flight == count)
     sent_before = len(_call_requests(simulator))
 
     with warnings.catch_warnings(record=True) as caught:
@@ -343,12 +336,12 @@ async def test_caller_that_stops_waiting_does_not_cancel_the_call(
     [caller] = await _start(
         hass, [{"destination": _destination(1), "wait": True}], eager=True
     )
-    await _wait_for(lambda: simulator.in_flight == 1)
+    await until(lambda: simulator.in_flight == 1)
 
     caller.cancel()
     with pytest.raises(asyncio.CancelledError):
         await caller
-    await _wait_for(lambda: len(events) == 1)
+    await until(lambda: len(events) == 1)
     await hass.async_block_till_done()
 
     assert events[0].data["success"] is True

@@ -875,7 +875,7 @@ def _docs_use_cases(project: Project) -> None:
 def _dynamic_devices(project: Project) -> None:
     """Entities of a contact added at run time are added by the update listener."""
     setup = _function(project.modules["entity"], "async_setup_contact_entities")
-    assert _calls(setup, "add_update_listener")
+    assert _calls(setup, "async_dispatcher_connect")
     adds = _calls(setup, "async_add_entities")
     assert adds
     assert all(_keyword(call, "config_subentry_id") is not None for call in adds)
@@ -1047,7 +1047,7 @@ def _repair_issues(project: Project) -> None:
 @check(("stale-devices", "done"))
 def _stale_devices(project: Project) -> None:
     """Check that a contact's device and entities belong to (and go with) its subentry."""
-    update = _function(project.modules["entity"], "async_update_contact_device")
+    update = _function(project.modules["entity"], "async_update_contact_devices")
     created = _calls(update, "async_get_or_create")
     assert created
     assert all(_keyword(call, "config_subentry_id") is not None for call in created)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from homeassistant.config_entries import ConfigEntry
 from homeassistant.const import CONF_API_TOKEN, CONF_URL, Platform
-from homeassistant.core import HomeAssistant
+from homeassistant.core import HomeAssistant, callback
 from homeassistant.exceptions import (
     ConfigEntryAuthFailed,
     ConfigEntryError,
@@ -12,6 +12,7 @@ from homeassistant.exceptions import (
 )
 from homeassistant.helpers import config_validation as cv, device_registry as dr
 from homeassistant.helpers.aiohttp_client import async_get_clientsession
+from homeassistant.helpers.dispatcher import async_dispatcher_send
 from homeassistant.helpers.typing import ConfigType
 
 from .api import (
@@ -22,7 +23,7 @@ from .api import (
 )
 from .const import CONF_EXTENSION, DOMAIN
 from .dialer import SpectronicsDialer
-from .entity import account_device_info, async_update_contact_device
+from .entity import account_device_info, async_update_contact_devices, contacts_signal
 from .issues import FailingCallsMonitor, async_check_url, async_delete_issues
 from .services import async_setup_services
 
@@ -41,12 +42,7 @@ async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
 async def async_setup_entry(hass: HomeAssistant, entry: SpectronicsConfigEntry) -> bool:
     """Check the account once, without a destination, and set up its dialer."""
     async_check_url(hass, entry)
-    client = SpectronicsClient(
-        async_get_clientsession(hass),
-        entry.data[CONF_API_TOKEN],
-        entry.data[CONF_EXTENSION],
-        entry.data[CONF_URL],
-    )
+    client = _async_client(hass, entry)
     try:
         await client.check_credentials()
     except SpectronicsAuthError as err:
@@ -70,18 +66,43 @@ async def async_setup_entry(hass: HomeAssistant, entry: SpectronicsConfigEntry) 
     )
     entry.runtime_data = dialer = SpectronicsDialer(hass, entry, client, device.id)
     entry.async_on_unload(dialer.async_add_listener(FailingCallsMonitor(hass, entry)))
-    entry.async_on_unload(entry.add_update_listener(_async_update_listener))
+    async_update_contact_devices(hass, entry)
     await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
+    # The account's one update listener. The config flow counts on it: a loaded
+    # account takes a new token, extension or URL without a reload (see config_flow).
+    entry.async_on_unload(entry.add_update_listener(_async_update_listener))
     return True
+
+
+@callback
+def _async_client(
+    hass: HomeAssistant, entry: SpectronicsConfigEntry
+) -> SpectronicsClient:
+    """Return a client for the account's token, extension and URL."""
+    return SpectronicsClient(
+        async_get_clientsession(hass),
+        entry.data[CONF_API_TOKEN],
+        entry.data[CONF_EXTENSION],
+        entry.data[CONF_URL],
+    )
 
 
 async def _async_update_listener(
     hass: HomeAssistant, entry: SpectronicsConfigEntry
 ) -> None:
-    """Apply a change of options or contacts; nothing is reloaded."""
-    entry.runtime_data.async_wake()  # the simultaneous-call limit may have grown
-    for subentry in entry.subentries.values():  # all of them are contacts
-        async_update_contact_device(hass, entry, subentry)
+    """Apply any change to the running account; nothing is reloaded, no call lost.
+
+    Re-authentication and reconfiguration checked the new credentials already; calls
+    in flight finish on the old client, the next ones use the new one.
+    """
+    dialer = entry.runtime_data
+    if entry.data != dialer.entry_data:
+        dialer.async_set_client(_async_client(hass, entry), entry.data)
+        async_check_url(hass, entry)
+        dr.async_get(hass).async_update_device(dialer.device_id, name=entry.title)
+    dialer.async_wake()  # the simultaneous-call limit may have grown
+    async_update_contact_devices(hass, entry)
+    async_dispatcher_send(hass, contacts_signal(entry))
 
 
 async def async_unload_entry(

@@ -11,6 +11,7 @@ from yarl import URL
 
 from homeassistant.config_entries import (
     ConfigEntry,
+    ConfigEntryState,
     ConfigFlow,
     ConfigFlowResult,
     ConfigSubentryFlow,
@@ -211,6 +212,21 @@ class SpectronicsConfigFlow(ConfigFlow, domain=DOMAIN):
             return {"base": "unknown"}
         return {}
 
+    @callback
+    def _async_update_and_finish(
+        self, entry: ConfigEntry, *, reason: str, **changes: Any
+    ) -> ConfigFlowResult:
+        """Store the change; a loaded account applies it, any other is reloaded.
+
+        A loaded account's update listener takes the new data without a reload, so
+        that no call in flight is cancelled. An account that failed to set up (a
+        refused token, say) has no listener: it is reloaded with the new data.
+        """
+        self.hass.config_entries.async_update_entry(entry, **changes)
+        if entry.state is not ConfigEntryState.LOADED:
+            self.hass.config_entries.async_schedule_reload(entry.entry_id)
+        return self.async_abort(reason=reason)
+
     async def async_step_user(
         self, user_input: dict[str, Any] | None = None
     ) -> ConfigFlowResult:
@@ -249,8 +265,10 @@ class SpectronicsConfigFlow(ConfigFlow, domain=DOMAIN):
         if user_input is not None:
             data = {**entry.data, **_clean(user_input)}
             if not (errors := await self._async_check(data)):
-                return self.async_update_reload_and_abort(
-                    entry, data_updates={CONF_API_TOKEN: data[CONF_API_TOKEN]}
+                return self._async_update_and_finish(
+                    entry,
+                    reason="reauth_successful",
+                    data={**entry.data, CONF_API_TOKEN: data[CONF_API_TOKEN]},
                 )
             # The form shows the token only: an error on another field goes above it.
             errors = {"base": error for error in errors.values()}
@@ -281,8 +299,9 @@ class SpectronicsConfigFlow(ConfigFlow, domain=DOMAIN):
                     self._abort_if_unique_id_configured()
                 errors = await self._async_check(data)
             if not errors:
-                return self.async_update_reload_and_abort(
+                return self._async_update_and_finish(
                     entry,
+                    reason="reconfigure_successful",
                     unique_id=data[CONF_EXTENSION],
                     title=f"Extension {data[CONF_EXTENSION]}",
                     data=data,

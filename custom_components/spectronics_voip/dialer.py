@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter, OrderedDict, deque
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from contextlib import suppress
 from dataclasses import dataclass
 from datetime import datetime
@@ -132,6 +132,8 @@ class SpectronicsDialer:
         self.hass = hass
         self.entry = entry
         self.client = client
+        # The token, extension and URL the client was made with.
+        self.entry_data: Mapping[str, Any] = entry.data
         self.device_id = device_id
         self.retry_delays: Sequence[float] = RETRY_DELAYS
         self._listeners: list[CallListener] = []
@@ -201,6 +203,14 @@ class SpectronicsDialer:
                 raise
             error = SpectronicsCancelledError(CANCELLED_MESSAGE)
         return CallOutcome(result, error)
+
+    @callback
+    def async_set_client(
+        self, client: SpectronicsClient, entry_data: Mapping[str, Any]
+    ) -> None:
+        """Send the next calls with a new client; calls in flight finish on the old."""
+        self.client = client
+        self.entry_data = entry_data
 
     @callback
     def async_wake(self) -> None:

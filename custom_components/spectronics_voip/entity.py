@@ -9,6 +9,7 @@ from homeassistant.config_entries import ConfigSubentry
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers import device_registry as dr
 from homeassistant.helpers.device_registry import DeviceEntryType, DeviceInfo
+from homeassistant.helpers.dispatcher import async_dispatcher_connect
 from homeassistant.helpers.entity import Entity
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
@@ -38,33 +39,34 @@ def contact_identifier(
     return (DOMAIN, f"{entry.entry_id}_{subentry.subentry_id}")
 
 
+def contacts_signal(entry: SpectronicsConfigEntry) -> str:
+    """Return the signal sent when the account's contacts may have changed."""
+    return f"{DOMAIN}_{entry.entry_id}_contacts"
+
+
 @callback
-def async_update_contact_device(
-    hass: HomeAssistant, entry: SpectronicsConfigEntry, subentry: ConfigSubentry
+def async_update_contact_devices(
+    hass: HomeAssistant, entry: SpectronicsConfigEntry
 ) -> None:
-    """Create or rename a contact's device, tied to its subentry and to the account."""
+    """Create or rename each contact's device, tied to its subentry and the account.
+
+    A removed contact's device goes with its subentry: Home Assistant removes it.
+    """
     registry = dr.async_get(hass)
-    device = registry.async_get_or_create(
-        config_entry_id=entry.entry_id,
-        config_subentry_id=subentry.subentry_id,
-        identifiers={contact_identifier(entry, subentry)},
-        name=subentry.title,
-        manufacturer=MANUFACTURER,
-        model="Quick-dial contact",
-        entry_type=DeviceEntryType.SERVICE,
-    )
-    # Looked up among the entry's devices: 2026.x deprecates async_get_device.
-    via_device_id = next(
-        (
-            account.id
-            for account in dr.async_entries_for_config_entry(registry, entry.entry_id)
-            if (DOMAIN, entry.entry_id) in account.identifiers
-        ),
-        None,
-    )
-    if device.via_device_id != via_device_id:
-        # Set here rather than in DeviceInfo, whose via_device 2026.x deprecates.
-        registry.async_update_device(device.id, via_device_id=via_device_id)
+    for subentry in entry.subentries.values():  # all of them are contacts
+        device = registry.async_get_or_create(
+            config_entry_id=entry.entry_id,
+            config_subentry_id=subentry.subentry_id,
+            identifiers={contact_identifier(entry, subentry)},
+            name=subentry.title,
+            manufacturer=MANUFACTURER,
+            model="Quick-dial contact",
+            entry_type=DeviceEntryType.SERVICE,
+        )
+        via_device_id = entry.runtime_data.device_id
+        if device.via_device_id != via_device_id:
+            # Set here rather than in DeviceInfo: 2026.x deprecates its via_device.
+            registry.async_update_device(device.id, via_device_id=via_device_id)
 
 
 class SpectronicsEntity(Entity):
@@ -110,6 +112,7 @@ class SpectronicsContactEntity(Entity):
         return Contact(self.subentry.title, device.id if device else None)
 
 
+@callback
 def async_setup_contact_entities(
     entry: SpectronicsConfigEntry,
     async_add_entities: AddConfigEntryEntitiesCallback,
@@ -118,20 +121,18 @@ def async_setup_contact_entities(
     """Add each contact's entities now, and those of contacts added later."""
     added: set[str] = set()
 
-    def add_new_contacts() -> None:
+    @callback
+    def async_add_new_contacts() -> None:
         """Add the entities of the contacts that have none yet."""
         for subentry_id, subentry in entry.subentries.items():  # all are contacts
             if subentry_id in added:
                 continue
             added.add(subentry_id)
-            async_update_contact_device(entry.runtime_data.hass, entry, subentry)
             async_add_entities([make(entry, subentry)], config_subentry_id=subentry_id)
 
-    async def async_entry_updated(
-        hass: HomeAssistant, entry: SpectronicsConfigEntry
-    ) -> None:
-        """Add the entities of a contact just created."""
-        add_new_contacts()
-
-    add_new_contacts()
-    entry.async_on_unload(entry.add_update_listener(async_entry_updated))
+    async_add_new_contacts()
+    entry.async_on_unload(
+        async_dispatcher_connect(
+            entry.runtime_data.hass, contacts_signal(entry), async_add_new_contacts
+        )
+    )

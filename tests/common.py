@@ -41,17 +41,19 @@ def make_entry(
 ) -> MockConfigEntry:
     """Return an entry for one extension, as the config flow creates it.
 
-    `contacts` maps each contact's name to its data, as the contact flow stores it.
+    `contacts` maps each contact's name to its data, as the contact flow stores it
+    (a quick-dial contact unless the data says which phone rings first).
     """
     return MockConfigEntry(
         domain=DOMAIN,
+        minor_version=2,
         title=f"Extension {extension}",
         unique_id=extension,
         data={CONF_API_TOKEN: token, CONF_EXTENSION: extension, CONF_URL: url},
         options=dict(options or {}),
         subentries_data=[
             ConfigSubentryData(
-                data={"reverse": False, "wait": False, **data},
+                data={"ring_first": "my_extension", "wait": False, **data},
                 subentry_type=SUBENTRY_CONTACT,
                 title=name,
                 unique_id=None,

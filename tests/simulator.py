@@ -6,9 +6,15 @@ for `scripts/develop`. What the provider documents, it models:
 - POST with form fields, or GET with the same fields in the query string;
 - tokens valid for all extensions (the 7-digit extension is then mandatory) and tokens
   for one extension (any extension sent is ignored);
-- `reverse` and `wait` as 0/1; with `wait=1` the reply comes after `ring_time` seconds:
-  a destination ending in 486 is rejected, one ending in 408 times out, any other
-  is answered;
+- a call's two legs in the documented order: the extension first, then the
+  destination (default); the destination first, then the extension (`reverse=1`);
+  the source first, then the destination (`source`). `wait=1` reports the first
+  leg's answer (with `reverse=1` both legs must answer): the reply comes after
+  `ring_time` seconds per leg rung. The destination of the default order is never
+  what `wait` reports: it is dialled only once the extension answers;
+- which phones reject or never answer: `phones` maps a number or extension to
+  "answer", "reject" or "timeout"; any other number ending in 486 rejects, in 408
+  rings out, and the rest answer. `rung_first` records each call's first leg;
 - a one-line reply, `OK:<text>` or `ERR:<text>`.
 
 What the provider leaves undocumented (exact ERR texts, status codes) is chosen to be
@@ -30,9 +36,11 @@ import re
 import shlex
 import ssl
 import time
-from typing import Final
+from typing import Final, Literal
 
 from aiohttp import web
+
+type Answer = Literal["answer", "reject", "timeout"]
 
 PATH: Final = "/api/0.9.3/call"
 ALL_TOKEN: Final = "sim-all-3c9f27d1e8"
@@ -115,6 +123,7 @@ class Simulator:
         single: Mapping[str, str] | None = None,
         extensions: Iterable[str] = (EXTENSION, OTHER_EXTENSION),
         ring_time: float = 0.05,
+        phones: Mapping[str, Answer] | None = None,
     ) -> None:
         """Model an account; call `start` to serve it."""
         self.tokens = set(tokens)
@@ -123,17 +132,23 @@ class Simulator:
         )
         self.extensions = set(extensions)
         self.ring_time = ring_time
+        self.phones: dict[str, Answer] = dict(phones or {})
         self.fault: Fault | None = None
         self.requests: list[RecordedRequest] = []
         self.calls: list[dict[str, str]] = []
+        # The phone each call rang first, in the order the calls came.
+        self.rung_first: list[str] = []
         self.in_flight = 0
         self.max_in_flight = 0
         self._runner: web.AppRunner | None = None
         self._handlers: set[asyncio.Task[object]] = set()
         self.port = 0
         self.scheme = "http"
-        # Told about each request the model answers, with the reply, once it is sent.
-        self.on_reply: Callable[[RecordedRequest, str], None] | None = None
+        # Told about each request the model answers, with the reply and the legs
+        # rung (None for a refused request), once it is sent.
+        self.on_reply: (
+            Callable[[RecordedRequest, str, tuple[str, str] | None], None] | None
+        ) = None
 
     @property
     def url(self) -> str:
@@ -197,29 +212,62 @@ class Simulator:
         try:
             fault = self.fault
             if fault is None:
-                reply = await self._model(fields)
+                reply, legs = await self._model(fields)
                 if self.on_reply is not None:
-                    self.on_reply(recorded, reply)
+                    self.on_reply(recorded, reply, legs)
                 return web.Response(text=reply)
             return await self._fault(request, fault, fields)
         finally:
             self.in_flight -= 1
             self._handlers.discard(task)
 
-    async def _model(self, fields: Mapping[str, str]) -> str:
-        """Answer as documented: one OK: or ERR: line."""
+    async def _model(
+        self, fields: Mapping[str, str]
+    ) -> tuple[str, tuple[str, str] | None]:
+        """Answer as documented (one OK: or ERR: line); say which legs it rang."""
         if refusal := self._check(fields):
-            return refusal
+            return refusal, None
         self.calls.append(dict(fields))
+        legs = self.legs(fields)
+        self.rung_first.append(legs[0])
+        return await self._ring(fields, legs), legs
+
+    async def _ring(self, fields: Mapping[str, str], legs: tuple[str, str]) -> str:
+        """Return the reply: at once without `wait`, else once the legs answered."""
         if fields.get("wait") != "1":
             return "OK:Call request sent"
-        await asyncio.sleep(self.ring_time)
-        destination = fields["destination"]
-        if destination.endswith("486"):
-            return "ERR:Call rejected"
-        if destination.endswith("408"):
-            return "ERR:Call timed out"
+        # `wait` reports the extension's answer: in the default order the extension
+        # is the first leg and the destination is never waited for; with reverse=1
+        # the destination rings first and then the extension, so both must answer.
+        waited = legs if fields.get("reverse") == "1" else legs[:1]
+        for phone in waited:
+            await asyncio.sleep(self.ring_time)
+            answer = self.answer(phone)
+            if answer == "reject":
+                return "ERR:Call rejected"
+            if answer == "timeout":
+                return "ERR:Call timed out"
         return "OK:Call answered"
+
+    def legs(self, fields: Mapping[str, str]) -> tuple[str, str]:
+        """Return the phone rung first and the one rung once it answers."""
+        extension = self.single.get(fields["auth"]) or fields["extension"]
+        destination = fields["destination"]
+        if source := fields.get("source"):
+            return source, destination
+        if fields.get("reverse") == "1":
+            return destination, extension
+        return extension, destination
+
+    def answer(self, phone: str) -> Answer:
+        """Return what a phone does when it rings."""
+        if (answer := self.phones.get(phone)) is not None:
+            return answer
+        if phone.endswith("486"):
+            return "reject"
+        if phone.endswith("408"):
+            return "timeout"
+        return "answer"
 
     def _check(self, fields: Mapping[str, str]) -> str | None:
         """Return the ERR line for a refused request, or None."""
@@ -248,7 +296,8 @@ class Simulator:
         if fault.delay:
             await asyncio.sleep(fault.delay)
         if fault.then_model:
-            return web.Response(text=await self._model(fields))
+            reply, _ = await self._model(fields)
+            return web.Response(text=reply)
         transport = request.transport
         if fault.reset == "before":
             assert transport is not None
@@ -313,6 +362,24 @@ def _parse_args(argv: list[str] | None) -> argparse.Namespace:
         help=f"an extension of the account (default {EXTENSION} and {OTHER_EXTENSION})",
     )
     parser.add_argument("--ring-time", type=float, default=3.0)
+    for answer, what in (
+        ("answer", "answers"),
+        ("reject", "rejects every call"),
+        ("timeout", "never answers (rings out)"),
+    ):
+        parser.add_argument(
+            f"--{answer}s" if answer != "timeout" else "--never-answers",
+            action="append",
+            default=[],
+            metavar="NUMBER",
+            dest=answer,
+            help=f"a number or extension that {what}"
+            + (
+                " (default: numbers ending in 486 reject, in 408 ring out)"
+                if answer == "reject"
+                else ""
+            ),
+        )
     return parser.parse_args(argv)
 
 
@@ -320,12 +387,17 @@ def _parse_args(argv: list[str] | None) -> argparse.Namespace:
 _SHOWN: Final = ("extension", "destination", "source", "cidname", "reverse", "wait")
 
 
-def describe(recorded: RecordedRequest, reply: str) -> str:
-    """Return one line for a request and its reply, without the token."""
+def describe(
+    recorded: RecordedRequest, reply: str, legs: tuple[str, str] | None = None
+) -> str:
+    """Return one line for a request, the phones it rang and its reply, no token."""
     shown = [key for key in _SHOWN if key in recorded.fields]
     shown += sorted(set(recorded.fields) - {*_SHOWN, "auth"})
     parts = [f"{key}={shlex.quote(recorded.fields[key])}" for key in shown]
     line = " ".join([recorded.method, *parts, "=>", reply])
+    if legs is not None:
+        first, then = legs
+        return f"{line} (rang {first} first, then {then})"
     if recorded.fields.get("destination"):
         return line
     # No destination: the integration checking the credentials, which rings nothing.
@@ -334,10 +406,13 @@ def describe(recorded: RecordedRequest, reply: str) -> str:
     return f"{line} (a credentials check: refused)"
 
 
-def _print_reply(recorded: RecordedRequest, reply: str) -> None:
-    """Print a request and its reply on one line."""
+def _print_reply(
+    recorded: RecordedRequest, reply: str, legs: tuple[str, str] | None
+) -> None:
+    """Print a request, the phones it rang and its reply on one line."""
     stamp = time.strftime("%H:%M:%S")
-    print(f"[simulator] {stamp} {describe(recorded, reply)}", flush=True)  # noqa: T201
+    line = describe(recorded, reply, legs)
+    print(f"[simulator] {stamp} {line}", flush=True)  # noqa: T201
 
 
 async def _serve(args: argparse.Namespace) -> None:
@@ -351,6 +426,11 @@ async def _serve(args: argparse.Namespace) -> None:
         single=single,
         extensions=args.extension or [EXTENSION, OTHER_EXTENSION],
         ring_time=args.ring_time,
+        phones={
+            number: answer
+            for answer in ("answer", "reject", "timeout")
+            for number in getattr(args, answer)
+        },
     )
     simulator.on_reply = _print_reply
     await simulator.start(args.host, args.port)

@@ -39,6 +39,7 @@ from .simulator import (
     OTHER_EXTENSION,
     PATH,
     SINGLE_TOKEN,
+    Answer,
     Fault,
     Simulator,
 )
@@ -560,31 +561,99 @@ async def test_place_call_unknown_extension(
 
 
 @pytest.mark.parametrize(
-    ("destination", "error", "message"),
+    ("fields", "phones", "first", "error"),
     [
-        ("01632960486", SpectronicsApiError, "Call rejected"),
-        ("01632960408", SpectronicsApiError, "Call timed out"),
-        ("01632960001", None, "Call answered"),
+        pytest.param({}, {}, EXTENSION, None, id="default-answered"),
+        # The destination is dialled only once the extension answers: its own
+        # answer is never what wait reports.
+        pytest.param(
+            {}, {"01632960001": "reject"}, EXTENSION, None, id="default-dest-rejects"
+        ),
+        pytest.param(
+            {},
+            {EXTENSION: "reject"},
+            EXTENSION,
+            "Call rejected",
+            id="default-ext-rejects",
+        ),
+        pytest.param(
+            {},
+            {EXTENSION: "timeout"},
+            EXTENSION,
+            "Call timed out",
+            id="default-ext-out",
+        ),
+        pytest.param(
+            {"source": "07700900123"},
+            {EXTENSION: "timeout"},
+            "07700900123",
+            None,
+            id="source-answered",
+        ),
+        pytest.param(
+            {"source": "07700900123"},
+            {"07700900123": "reject"},
+            "07700900123",
+            "Call rejected",
+            id="source-rejects",
+        ),
+        pytest.param(
+            {"reverse": True}, {}, "01632960001", None, id="reverse-both-answer"
+        ),
+        pytest.param(
+            {"reverse": True},
+            {"01632960001": "timeout"},
+            "01632960001",
+            "Call timed out",
+            id="reverse-dest-out",
+        ),
+        # Reversed, the extension rings second and must answer too.
+        pytest.param(
+            {"reverse": True},
+            {EXTENSION: "reject"},
+            "01632960001",
+            "Call rejected",
+            id="reverse-ext-rejects",
+        ),
     ],
 )
-async def test_place_call_wait_outcomes(
+async def test_place_call_wait_reports_the_phone_rung_first(
     client: SpectronicsClient,
     simulator: Simulator,
-    destination: str,
-    error: type[SpectronicsApiError] | None,
-    message: str,
+    *,
+    fields: dict[str, Any],
+    phones: dict[str, Answer],
+    first: str,
+    error: str | None,
 ) -> None:
-    """With wait=1 the reply tells whether the call was answered."""
-    request = CallRequest(destination=destination, wait=True)
+    """With wait=1 the reply is the first leg's answer (reversed: both legs')."""
+    simulator.phones = phones
+    request = CallRequest(destination="01632960001", wait=True, **fields)
     if error is None:
-        assert await client.place_call(request) == CallResult(
-            CallRequest(destination=destination, extension=EXTENSION, wait=True),
-            message,
-        )
+        result = await client.place_call(request)
+        assert result.message == "Call answered"
     else:
-        await _raises(client.place_call(request), error, message)
+        await _raises(client.place_call(request), SpectronicsApiError, error)
     assert simulator.requests[-1].fields["wait"] == "1"
+    assert simulator.rung_first == [first]
     assert len(simulator.calls) == 1
+
+
+async def test_a_single_extension_token_rings_its_own_extension_first(
+    simulator: Simulator, session: aiohttp.ClientSession
+) -> None:
+    """A token for one extension ignores the extension sent and rings its own."""
+    client = SpectronicsClient(session, SINGLE_TOKEN, EXTENSION, simulator.url)
+    simulator.phones = {OTHER_EXTENSION: "reject"}
+
+    await _raises(
+        client.place_call(CallRequest(destination="2001", wait=True)),
+        SpectronicsApiError,
+        "Call rejected",
+    )
+
+    assert simulator.calls[-1]["extension"] == EXTENSION
+    assert simulator.rung_first == [OTHER_EXTENSION]
 
 
 # ---------------------------------------------------------------------------

@@ -27,28 +27,40 @@ from homeassistant.helpers import device_registry as dr, entity_registry as er
 from homeassistant.setup import async_setup_component
 
 from .common import contact_id, entry_device, free_port, make_entry, translated
-from .simulator import Fault, Simulator
+from .simulator import EXTENSION, OTHER_EXTENSION, Fault, Simulator
 
 ROOT = Path(__file__).parent.parent
 BLUEPRINTS = ROOT / "blueprints" / "automation" / DOMAIN
+BLUEPRINTS_PAGE = ROOT / "docs" / "blueprints.md"
 ALARM = "alarm_call_until_answered.yaml"
 DOORBELL = "doorbell_ring_extension.yaml"
 ASSIST = "assist_call_contact.yaml"
 RAW = "https://raw.githubusercontent.com/spectronics-voip/ha-spectronics-voip/main/"
 
+# Contacts whose own phone rings first: Me's number answers, Partner's rejects (the
+# simulator rejects a number ending in 486 when it rings first), Neighbour's rings out
+# (408), Gran's extension answers. Mum and Front door are quick dial: the account's
+# extension rings first, then their number.
 ME = "07700900001"
-PARTNER = "07700900486"  # the simulator rejects it
-NEIGHBOUR = "07700900408"  # the simulator lets it ring out
+PARTNER = "07700900486"
+NEIGHBOUR = "07700900408"
+GRAN = OTHER_EXTENSION
 MUM = "07700900123"
 DOOR = "2001"
 CONTACTS: dict[str, dict[str, Any]] = {
-    "Me": {"destination": ME},
-    "Partner": {"destination": PARTNER},
-    "Neighbour": {"destination": NEIGHBOUR},
+    "Me": {"destination": ME, "ring_first": "contact_number"},
+    "Partner": {"destination": PARTNER, "ring_first": "contact_number"},
+    "Neighbour": {"destination": NEIGHBOUR, "ring_first": "contact_number"},
+    "Gran": {
+        "destination": GRAN,
+        "ring_first": "contact_extension",
+        "cidname": "FROM HOME",
+    },
     "Mum": {"destination": MUM},
     "Front door": {"destination": DOOR, "cidname": "FRONT DOOR"},
 }
 PANEL = "alarm_control_panel.home"
+LAST_CALL = f"event.extension_{EXTENSION}_last_call"
 NOBODY_ANSWERED = [
     {
         "action": "persistent_notification.create",
@@ -100,9 +112,16 @@ async def _automate(
     assert state.state == "on", state.attributes
 
 
-def _rung(simulator: Simulator) -> list[tuple[str, str | None]]:
-    """Return the destination and caller name of each call that rang a phone."""
-    return [(call["destination"], call.get("cidname")) for call in simulator.calls]
+def _rung(simulator: Simulator) -> list[tuple[str, str, str | None]]:
+    """Return each call that rang a phone: the phone rung first, the destination, cidname.
+
+    The destination is dialled once the phone rung first answers (none of these calls
+    is reversed).
+    """
+    return [
+        (first, call["destination"], call.get("cidname"))
+        for first, call in zip(simulator.rung_first, simulator.calls, strict=True)
+    ]
 
 
 def _messages(calls: list[ServiceCall]) -> list[str]:
@@ -126,6 +145,8 @@ async def test_blueprints_load(hass: HomeAssistant) -> None:
         assert isinstance(blueprint, Blueprint), blueprint
         assert blueprint.domain == "automation"
         assert blueprint.metadata["source_url"].endswith(path.removeprefix(DOMAIN))
+        # Each says which phone its calls ring first.
+        assert "rings first" in blueprint.metadata["description"], path
         inputs[path.split("/")[1]] = blueprint.inputs
     assert set(inputs[ALARM]) == {
         "alarm_panel",
@@ -177,15 +198,15 @@ async def test_invalid_inputs_are_refused(
     assert state is None or state.state == "unavailable"
 
 
-async def test_import_from_readme_link(
+async def test_import_from_the_blueprints_page(
     hass: HomeAssistant, aioclient_mock: AiohttpClientMocker
 ) -> None:
-    """Each README import link names a raw file that Home Assistant's importer accepts."""
-    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    """Each import link of docs/blueprints.md names a raw file the importer accepts."""
+    page = BLUEPRINTS_PAGE.read_text(encoding="utf-8")
     links = re.findall(
         r"https://my\.home-assistant\.io/redirect/blueprint_import/"
         r"\?blueprint_url=([^)\s]+)",
-        readme,
+        page,
     )
     urls = [unquote(link) for link in links]
     assert sorted(urls) == sorted(
@@ -212,7 +233,7 @@ async def test_import_from_readme_link(
 async def test_alarm_stops_at_the_first_answer(
     hass: HomeAssistant, simulator: Simulator
 ) -> None:
-    """Partner rejects, I answer: two calls with the caller name, no notification."""
+    """Partner rejects, I answer: each one's own phone rung first; no notification."""
     created = async_mock_service(hass, "persistent_notification", "create")
     hass.states.async_set(PANEL, "armed_away")
     await _automate(
@@ -220,7 +241,7 @@ async def test_alarm_stops_at_the_first_answer(
         ALARM,
         {
             "alarm_panel": PANEL,
-            "contacts": ["button.partner_call", "button.me_call", "button.mum_call"],
+            "contacts": ["button.partner_call", "button.me_call", "button.gran_call"],
             "when_nobody_answers": NOBODY_ANSWERED,
         },
     )
@@ -228,9 +249,71 @@ async def test_alarm_stops_at_the_first_answer(
     hass.states.async_set(PANEL, "triggered")
     await hass.async_block_till_done()
 
-    assert _rung(simulator) == [(PARTNER, "ALARM"), (ME, "ALARM")]
+    # Each number is sent as the source and connected to the account's extension.
+    assert _rung(simulator) == [(PARTNER, EXTENSION, "ALARM"), (ME, EXTENSION, "ALARM")]
+    assert [call["source"] for call in simulator.calls] == [PARTNER, ME]
     assert {call["wait"] for call in simulator.calls} == {"1"}
     assert created == []
+
+
+async def test_alarm_rings_people_while_the_extension_never_answers(
+    hass: HomeAssistant, simulator: Simulator, account: MockConfigEntry
+) -> None:
+    """A house phone nobody answers: Neighbour's phone rings out, Gran's answers."""
+    simulator.phones[EXTENSION] = "timeout"
+    created = async_mock_service(hass, "persistent_notification", "create")
+    hass.states.async_set(PANEL, "armed_away")
+    await _automate(
+        hass,
+        ALARM,
+        {
+            "alarm_panel": PANEL,
+            "contacts": ["button.neighbour_call", "button.gran_call"],
+            "when_nobody_answers": NOBODY_ANSWERED,
+        },
+    )
+
+    hass.states.async_set(PANEL, "triggered")
+    await hass.async_block_till_done()
+
+    # Neighbour's number as the source, Gran's extension as the extension: the
+    # account's extension is never rung first, so its silence changes nothing.
+    assert simulator.rung_first == [NEIGHBOUR, GRAN]
+    assert [(call.get("source"), call["extension"]) for call in simulator.calls] == [
+        (NEIGHBOUR, EXTENSION),
+        (None, GRAN),
+    ]
+    assert created == []
+    state = hass.states.get(LAST_CALL)
+    assert state is not None
+    assert state.attributes["event_type"] == "answered"
+    assert state.attributes["contact"] == "Gran"
+    assert state.attributes["rings_first"] == GRAN
+
+
+@pytest.mark.usefixtures("account")
+async def test_alarm_refuses_a_quick_dial_contact(
+    hass: HomeAssistant, simulator: Simulator, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A quick-dial contact: nothing is sent, the error is logged, the actions run."""
+    created = async_mock_service(hass, "persistent_notification", "create")
+    hass.states.async_set(PANEL, "armed_away")
+    await _automate(
+        hass,
+        ALARM,
+        {
+            "alarm_panel": PANEL,
+            "contacts": ["button.me_call", "button.mum_call"],
+            "when_nobody_answers": NOBODY_ANSWERED,
+        },
+    )
+
+    hass.states.async_set(PANEL, "triggered")
+    await hass.async_block_till_done()
+
+    assert simulator.calls == []
+    assert _messages(created) == ["Nobody answered after no attempts"]
+    assert translated("contact_rings_your_extension", {"name": "Mum"}) in caplog.text
 
 
 @pytest.mark.usefixtures("account")
@@ -256,8 +339,8 @@ async def test_alarm_nobody_answers(hass: HomeAssistant, simulator: Simulator) -
     assert (
         _rung(simulator)
         == [
-            (PARTNER, "ALARM: HALL"),
-            (NEIGHBOUR, "ALARM: HALL"),
+            (PARTNER, EXTENSION, "ALARM: HALL"),
+            (NEIGHBOUR, EXTENSION, "ALARM: HALL"),
         ]
         * 3
     )
@@ -279,21 +362,22 @@ async def test_alarm_rounds_kept_within_limits(
     hass.states.async_set(PANEL, "triggered")
     await hass.async_block_till_done()
 
-    assert _rung(simulator) == [(PARTNER, "ALARM")] * 10
+    assert _rung(simulator) == [(PARTNER, EXTENSION, "ALARM")] * 10
 
 
 async def test_alarm_destinations(
     hass: HomeAssistant, simulator: Simulator, account: MockConfigEntry
 ) -> None:
-    """Numbers are rung as typed (a leading + kept), in order, until one answers."""
+    """Numbers ring first as typed (a leading + kept), in order, until one answers."""
     created = async_mock_service(hass, "persistent_notification", "create")
     hass.states.async_set(PANEL, "armed_home")
+    numbers = ["+447700900486", "+447700900408", "2001", "+447700900123"]
     await _automate(
         hass,
         ALARM,
         {
             "alarm_panel": PANEL,
-            "destinations": ["+447700900486", "+447700900408", "2001", "+447700900123"],
+            "destinations": numbers,
             "rounds": 1,
             "delay": 0.01,
             "when_nobody_answers": NOBODY_ANSWERED,
@@ -303,29 +387,36 @@ async def test_alarm_destinations(
     hass.states.async_set(PANEL, "triggered")
     await hass.async_block_till_done()
 
+    # Each rings first and is connected to the account's extension.
     assert _rung(simulator) == [
-        ("+447700900486", "ALARM"),
-        ("+447700900408", "ALARM"),
-        ("2001", "ALARM"),
+        ("+447700900486", EXTENSION, "ALARM"),
+        ("+447700900408", EXTENSION, "ALARM"),
+        ("2001", EXTENSION, "ALARM"),
     ]
     assert created == []
 
-    # Nobody at any number: the notification. (Within the cooldown, 2001's answered
-    # call would count as answered again: turn it off for this part.)
-    hass.config_entries.async_update_entry(account, options={"cooldown": 0})
+    # With the account's "Connect to" option, that is what they connect to. Nobody at
+    # any number: the notification. (Within the cooldown, 2001's answered call would
+    # count as answered again: turn it off for this part.)
+    hass.config_entries.async_update_entry(
+        account, options={"cooldown": 0, "connect_to": "07700900999"}
+    )
+    simulator.phones |= {"2001": "timeout", "+447700900123": "reject"}
+    simulator.calls.clear()
+    simulator.rung_first.clear()
     hass.states.async_set(PANEL, "armed_home")
-    simulator.set_fault(Fault(body=b"ERR:Call timed out"))
     hass.states.async_set(PANEL, "triggered")
     await hass.async_block_till_done()
+    assert _rung(simulator) == [(number, "07700900999", "ALARM") for number in numbers]
     assert _messages(created) == ["Nobody answered after 4 attempts"]
 
 
-async def test_alarm_readme_example(
+async def test_alarm_example_of_the_blueprints_page(
     hass: HomeAssistant, simulator: Simulator, account: MockConfigEntry
 ) -> None:
-    """The README's automation from the blueprint rings me, then my partner, twice."""
-    readme = (ROOT / "README.md").read_text(encoding="utf-8")
-    blocks = re.findall(r"```yaml\n(.*?)```", readme, re.DOTALL)
+    """The page's automation from the blueprint rings me, then my partner, twice."""
+    page = BLUEPRINTS_PAGE.read_text(encoding="utf-8")
+    blocks = re.findall(r"```yaml\n(.*?)```", page, re.DOTALL)
     [config] = [
         yaml.safe_load(block) for block in blocks if f"{DOMAIN}/{ALARM}" in block
     ]
@@ -337,18 +428,17 @@ async def test_alarm_readme_example(
 
     hass.states.async_set(PANEL, "triggered")
     await hass.async_block_till_done()
-    assert _rung(simulator) == [(ME, "ALARM")]
+    assert _rung(simulator) == [(ME, EXTENSION, "ALARM")]
     assert created == []
 
+    # My phone rings out too: two rounds of both, then the notification.
+    simulator.phones[ME] = "timeout"
     simulator.calls.clear()
-    simulator.set_fault(Fault(body=b"ERR:Call timed out"))
+    simulator.rung_first.clear()
     hass.states.async_set(PANEL, "armed_away")
     hass.states.async_set(PANEL, "triggered")
     await hass.async_block_till_done()
-    assert [request.fields["destination"] for request in simulator.requests[2:]] == [
-        ME,
-        PARTNER,
-    ] * 2
+    assert simulator.rung_first == [ME, PARTNER] * 2
     assert _messages(created) == ["Nobody answered the burglar alarm"]
 
 
@@ -363,7 +453,7 @@ async def test_alarm_empty_caller_name_uses_the_contacts(
         ALARM,
         {
             "alarm_panel": PANEL,
-            "contacts": ["button.partner_call", "button.front_door_call"],
+            "contacts": ["button.partner_call", "button.gran_call"],
             "cidname": "",
         },
     )
@@ -371,7 +461,10 @@ async def test_alarm_empty_caller_name_uses_the_contacts(
     hass.states.async_set(PANEL, "triggered")
     await hass.async_block_till_done()
 
-    assert _rung(simulator) == [(PARTNER, None), (DOOR, "FRONT DOOR")]
+    assert _rung(simulator) == [
+        (PARTNER, EXTENSION, None),
+        (GRAN, EXTENSION, "FROM HOME"),
+    ]
 
 
 @pytest.mark.usefixtures("account")
@@ -401,7 +494,10 @@ async def test_alarm_runs_once_per_alarm(
     hass.states.async_set(PANEL, "triggered")
     await hass.async_block_till_done()
 
-    assert _rung(simulator) == [(PARTNER, "ALARM"), (NEIGHBOUR, "ALARM")]
+    assert _rung(simulator) == [
+        (PARTNER, EXTENSION, "ALARM"),
+        (NEIGHBOUR, EXTENSION, "ALARM"),
+    ]
     assert _messages(created) == ["Nobody answered after 2 attempts"]
 
     hass.states.async_set(PANEL, "armed_away")
@@ -465,7 +561,7 @@ async def test_alarm_without_one_list_calls_nobody_and_says_so(
 async def test_doorbell_sensor_rings_a_number(
     hass: HomeAssistant, simulator: Simulator, account: MockConfigEntry
 ) -> None:
-    """The sensor turning on rings the number once with DOORBELL; held, it rings once."""
+    """Your extension rings first with DOORBELL, then the number; held, it rings once."""
     sensor = "binary_sensor.doorbell"
     hass.states.async_set(sensor, "off")
     await _automate(
@@ -474,7 +570,8 @@ async def test_doorbell_sensor_rings_a_number(
 
     hass.states.async_set(sensor, "on")
     await hass.async_block_till_done()
-    assert _rung(simulator) == [("+442079460958", "DOORBELL")]
+    assert _rung(simulator) == [(EXTENSION, "+442079460958", "DOORBELL")]
+    assert "source" not in simulator.calls[0]
     assert simulator.calls[0]["wait"] == "0"
 
     # Held (attributes change, the state stays on): nothing more.
@@ -499,20 +596,62 @@ async def test_doorbell_sensor_rings_a_number(
     assert len(_rung(simulator)) == 2
 
 
+@pytest.mark.usefixtures("account")
+async def test_doorbell_quick_dial_contact(
+    hass: HomeAssistant, simulator: Simulator
+) -> None:
+    """A quick-dial contact's button is pressed: your extension, its own caller name."""
+    assert hass.states.get("notify.front_door") is None  # quick dial: none
+    sensor = "binary_sensor.doorbell"
+    hass.states.async_set(sensor, "off")
+    await _automate(
+        hass, DOORBELL, {"doorbell": sensor, "contact": "button.front_door_call"}
+    )
+
+    hass.states.async_set(sensor, "on")
+    await hass.async_block_till_done()
+
+    assert _rung(simulator) == [(EXTENSION, DOOR, "FRONT DOOR")]
+    button = hass.states.get("button.front_door_call")
+    assert button is not None
+    assert button.state != "unknown"  # pressed
+
+
+@pytest.mark.usefixtures("account")
+async def test_doorbell_contact_whose_number_rings_first(
+    hass: HomeAssistant, simulator: Simulator
+) -> None:
+    """A contact whose own number rings first gets DOORBELL through its notify entity."""
+    sensor = "binary_sensor.doorbell"
+    hass.states.async_set(sensor, "off")
+    await _automate(hass, DOORBELL, {"doorbell": sensor, "contact": "button.me_call"})
+
+    hass.states.async_set(sensor, "on")
+    await hass.async_block_till_done()
+
+    assert _rung(simulator) == [(ME, EXTENSION, "DOORBELL")]
+    notify = hass.states.get("notify.me")
+    assert notify is not None
+    assert notify.state != "unknown"  # the message went through it
+    button = hass.states.get("button.me_call")
+    assert button is not None
+    assert button.state == "unknown"  # never pressed
+
+
 async def test_doorbell_event_rings_a_contact(
     hass: HomeAssistant, simulator: Simulator, account: MockConfigEntry
 ) -> None:
-    """Each new event of the event entity rings the contact with the caller name."""
+    """Each new event rings Gran's extension first with the caller name."""
     hass.config_entries.async_update_entry(account, options={"cooldown": 0})
     ding = "event.front_door_ding"
     hass.states.async_set(ding, "unknown", {"event_types": ["ring"]})
-    await _automate(hass, DOORBELL, {"doorbell": ding, "contact": "button.mum_call"})
+    await _automate(hass, DOORBELL, {"doorbell": ding, "contact": "button.gran_call"})
 
     # The first event ever (from unknown), then a second one.
     for stamp in ("2025-06-01T10:00:00.000+00:00", "2025-06-01T10:05:00.000+00:00"):
         hass.states.async_set(ding, stamp, {"event_type": "ring"})
         await hass.async_block_till_done()
-    assert _rung(simulator) == [(MUM, "DOORBELL"), (MUM, "DOORBELL")]
+    assert _rung(simulator) == [(GRAN, EXTENSION, "DOORBELL")] * 2
 
     # Only the attributes change (the same event): no call.
     hass.states.async_set(
@@ -535,11 +674,37 @@ async def test_doorbell_contact_without_its_notify_entity(
     """With the contact's notify entity disabled, its button rings with its own name."""
     registry = er.async_get(hass)
     registry.async_update_entity(
-        "notify.front_door", disabled_by=er.RegistryEntryDisabler.USER
+        "notify.gran", disabled_by=er.RegistryEntryDisabler.USER
     )
     assert await hass.config_entries.async_reload(account.entry_id)
     await hass.async_block_till_done()
-    assert hass.states.get("notify.front_door") is None
+    assert hass.states.get("notify.gran") is None
+    sensor = "binary_sensor.doorbell"
+    hass.states.async_set(sensor, "off")
+    await _automate(hass, DOORBELL, {"doorbell": sensor, "contact": "button.gran_call"})
+
+    hass.states.async_set(sensor, "on")
+    await hass.async_block_till_done()
+
+    assert _rung(simulator) == [(GRAN, EXTENSION, "FROM HOME")]
+
+
+async def test_doorbell_quick_dial_contact_with_a_stale_notify_entity(
+    hass: HomeAssistant, simulator: Simulator, account: MockConfigEntry
+) -> None:
+    """A notify entity no longer provided (0.1's quick dial had one): the button rings."""
+    device = entry_device(hass, account, contact_id(account, "Front door"))
+    assert device is not None
+    er.async_get(hass).async_get_or_create(
+        "notify",
+        DOMAIN,
+        f"{account.entry_id}_{contact_id(account, 'Front door')}_notify",
+        config_entry=account,
+        device_id=device.id,
+        suggested_object_id="front_door",
+    )
+    # What Home Assistant shows for a registered entity that nothing provides.
+    hass.states.async_set("notify.front_door", "unavailable", {"restored": True})
     sensor = "binary_sensor.doorbell"
     hass.states.async_set(sensor, "off")
     await _automate(
@@ -549,7 +714,7 @@ async def test_doorbell_contact_without_its_notify_entity(
     hass.states.async_set(sensor, "on")
     await hass.async_block_till_done()
 
-    assert _rung(simulator) == [(DOOR, "FRONT DOOR")]
+    assert _rung(simulator) == [(EXTENSION, DOOR, "FRONT DOOR")]
 
 
 @pytest.mark.usefixtures("account")
@@ -564,8 +729,8 @@ async def test_doorbell_contact_and_number(
         DOORBELL,
         {
             "doorbell": sensor,
-            "contact": "button.front_door_call",
-            "destination": ME,
+            "contact": "button.gran_call",
+            "destination": DOOR,
             "cidname": "+4420",  # kept as typed, not read as a number
         },
     )
@@ -574,8 +739,8 @@ async def test_doorbell_contact_and_number(
     await hass.async_block_till_done()
 
     assert _rung(simulator) == [
-        (DOOR, "+4420"),
-        (ME, "+4420"),
+        (GRAN, EXTENSION, "+4420"),
+        (EXTENSION, DOOR, "+4420"),
     ]
 
 
@@ -630,21 +795,24 @@ async def assist(hass: HomeAssistant, account: MockConfigEntry) -> MockConfigEnt
 async def test_assist_calls_a_contact(
     hass: HomeAssistant, simulator: Simulator, assist: MockConfigEntry
 ) -> None:
-    """Saying "call Mum" or "ring mum" places Mum's call and answers "Calling Mum"."""
+    """Saying "call Mum" presses that contact's button, whatever its kind, and says so."""
     await _automate(hass, ASSIST, {})
 
     assert await _say(hass, "call Mum") == "Calling Mum"
-    assert _rung(simulator) == [(MUM, None)]
+    # Quick dial: your extension rings first, then Mum's number.
+    assert _rung(simulator) == [(EXTENSION, MUM, None)]
     assert simulator.calls[0]["wait"] == "0"  # the contact's own settings
 
     hass.config_entries.async_update_entry(assist, options={"cooldown": 0})
-    simulator.calls.clear()
     assert await _say(hass, "ring mum") == "Calling Mum"
-    assert _rung(simulator) == [(MUM, None)]
-
-    simulator.calls.clear()
     assert await _say(hass, "Ring front door") == "Calling Front door"
-    assert _rung(simulator) == [(DOOR, "FRONT DOOR")]
+    # Gran's own extension rings first, then the account's extension.
+    assert await _say(hass, "call gran") == "Calling Gran"
+    assert _rung(simulator)[1:] == [
+        (EXTENSION, MUM, None),
+        (EXTENSION, DOOR, "FRONT DOOR"),
+        (GRAN, EXTENSION, "FROM HOME"),
+    ]
 
 
 @pytest.mark.usefixtures("assist")
@@ -668,7 +836,7 @@ async def test_assist_renamed_device(
     await _automate(hass, ASSIST, {})
 
     assert await _say(hass, "call mother") == "Calling Mother"
-    assert _rung(simulator) == [(MUM, None)]
+    assert _rung(simulator) == [(EXTENSION, MUM, None)]
 
 
 @pytest.mark.usefixtures("assist")
@@ -682,7 +850,10 @@ async def test_assist_own_sentences(hass: HomeAssistant, simulator: Simulator) -
 
     assert await _say(hass, "ruf Mum an") == "Calling Mum"
     assert await _say(hass, "phone the neighbour") == "Calling Neighbour"
-    assert _rung(simulator) == [(MUM, None), (NEIGHBOUR, None)]
+    assert _rung(simulator) == [
+        (EXTENSION, MUM, None),
+        (NEIGHBOUR, EXTENSION, None),
+    ]
     # "ring" was left out of this list: Home Assistant's own intents answer instead.
     assert await _say(hass, "ring Me") != "Calling Me"
     assert len(_rung(simulator)) == 2
@@ -705,4 +876,4 @@ async def test_assist_failed_call(
     hass.config_entries.async_update_entry(assist, options={"allowed_numbers": [DOOR]})
     assert await _say(hass, "call Mum") == "I could not call Mum"
     assert await _say(hass, "call front door") == "Calling Front door"
-    assert _rung(simulator) == [(DOOR, "FRONT DOOR")]
+    assert _rung(simulator) == [(EXTENSION, DOOR, "FRONT DOOR")]

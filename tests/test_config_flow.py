@@ -18,6 +18,7 @@ from custom_components.spectronics_voip.const import (
     CONF_ADMIN_ONLY,
     CONF_ALLOWED_NUMBERS,
     CONF_CIDNAME,
+    CONF_CONNECT_TO,
     CONF_COOLDOWN,
     CONF_EXTENSION,
     CONF_MAX_CONCURRENT_CALLS,
@@ -901,12 +902,18 @@ async def test_options_flow(
 
     result = await hass.config_entries.options.async_configure(
         result["flow_id"],
-        {CONF_CIDNAME: "  Front door ", CONF_WAIT: True, CONF_WAIT_TIMEOUT: 30},
+        {
+            CONF_CIDNAME: "  Front door ",
+            CONF_CONNECT_TO: " 07700 900123 ",
+            CONF_WAIT: True,
+            CONF_WAIT_TIMEOUT: 30,
+        },
     )
 
     assert result["type"] is FlowResultType.CREATE_ENTRY
     expected = {
         CONF_CIDNAME: "Front door",
+        CONF_CONNECT_TO: "07700900123",
         CONF_WAIT: True,
         CONF_WAIT_TIMEOUT: 30,
         **RAIL_DEFAULTS,
@@ -933,10 +940,35 @@ async def test_options_flow_without_cidname(
     assert result["type"] is FlowResultType.CREATE_ENTRY
     assert init_integration.options == {
         CONF_CIDNAME: "",
+        CONF_CONNECT_TO: "",
         CONF_WAIT: False,
         CONF_WAIT_TIMEOUT: 120,
         **RAIL_DEFAULTS,
     }
+
+
+async def test_options_flow_invalid_connect_to_then_recovery(
+    hass: HomeAssistant, init_integration: MockConfigEntry
+) -> None:
+    """A "connect to" that is not a number is a field error; then it is fixed."""
+    result = await hass.config_entries.options.async_init(init_integration.entry_id)
+    user_input = {CONF_CONNECT_TO: "my mobile", CONF_WAIT: False, CONF_WAIT_TIMEOUT: 60}
+
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"], user_input
+    )
+
+    assert result["type"] is FlowResultType.FORM
+    assert result["errors"] == {CONF_CONNECT_TO: "invalid_connect_to"}
+    assert_translated(result, "options")
+    assert init_integration.options == {}
+
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"], {**user_input, CONF_CONNECT_TO: "+44 7700 900123"}
+    )
+
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert init_integration.options[CONF_CONNECT_TO] == "+447700900123"
 
 
 @pytest.mark.parametrize(

@@ -18,12 +18,12 @@ from syrupy.filters import props
 from custom_components.spectronics_voip.const import (
     CONF_ALLOWED_NUMBERS,
     CONF_CIDNAME,
+    CONF_CONNECT_TO,
     CONF_DESTINATION,
-    CONF_EXTENSION,
-    CONF_REVERSE,
-    CONF_SOURCE,
+    CONF_RING_FIRST,
     CONF_WAIT,
     CONF_WAIT_TIMEOUT,
+    RING_CONTACT_NUMBER,
     SUBENTRY_CONTACT,
 )
 from homeassistant.const import CONF_URL
@@ -31,19 +31,19 @@ from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import HomeAssistantError
 
 from .common import make_entry
-from .simulator import ALL_TOKEN, EXTENSION, OTHER_EXTENSION, PATH, Fault, Simulator
+from .simulator import ALL_TOKEN, EXTENSION, PATH, Fault, Simulator
 
 CIDNAME = "Front door"
 ALLOWED = ["+441632*", "01632960789", "07700900123"]
 GRANDMA = {CONF_DESTINATION: "07700900123"}
 GATE = {
-    CONF_DESTINATION: "+441632960456",
-    CONF_SOURCE: "01632960789",
-    CONF_EXTENSION: OTHER_EXTENSION,
+    CONF_RING_FIRST: RING_CONTACT_NUMBER,
+    CONF_DESTINATION: "01632960789",
+    CONF_CONNECT_TO: "+441632960456",
     CONF_CIDNAME: "Gate intercom",
-    CONF_REVERSE: True,
     CONF_WAIT: True,
 }
+CONNECT_TO = "07700900999"
 CONTACTS = {"Grandma Jones": GRANDMA, "Garden gate": GATE}
 STABLE_URL = f"http://127.0.0.1:<port>{PATH}"
 
@@ -61,6 +61,7 @@ def mock_config_entry(simulator: Simulator) -> MockConfigEntry:
         simulator.url,
         options={
             CONF_CIDNAME: CIDNAME,
+            CONF_CONNECT_TO: CONNECT_TO,
             CONF_WAIT: True,
             CONF_WAIT_TIMEOUT: 60,
             CONF_ALLOWED_NUMBERS: ALLOWED,
@@ -94,16 +95,21 @@ async def test_diagnostics(
     )
 
     text = json.dumps(diagnostics)
-    secrets = {ALL_TOKEN, EXTENSION, CIDNAME, *CONTACTS, *ALLOWED}
+    secrets = {ALL_TOKEN, EXTENSION, CIDNAME, CONNECT_TO, *CONTACTS, *ALLOWED}
     for contact in CONTACTS.values():
-        secrets |= {value for value in contact.values() if isinstance(value, str)}
+        secrets |= {
+            value
+            for key, value in contact.items()
+            if isinstance(value, str) and key != CONF_RING_FIRST
+        }
     for secret in secrets:
         assert secret not in text
     # Nor the numbers' digits without their + or leading 0.
     for number in (
         GRANDMA[CONF_DESTINATION],
         GATE[CONF_DESTINATION],
-        GATE[CONF_SOURCE],
+        GATE[CONF_CONNECT_TO],
+        CONNECT_TO,
     ):
         assert number.lstrip("+0") not in text
     assert diagnostics["calls"]["counts"] == {"success": 1, "api": 1}

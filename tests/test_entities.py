@@ -22,14 +22,23 @@ from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers import device_registry as dr, entity_registry as er
 
 from .common import contact_id, entry_device, make_entry, place_call
-from .simulator import EXTENSION, Simulator
+from .simulator import EXTENSION, OTHER_EXTENSION, Simulator
 
 MUM = "07700900123"
 DOOR = "2001"
+GRAN = OTHER_EXTENSION
 LAST_CALL = "event.extension_1234567_last_call"
+# One contact of each kind: Mum's number rings first, then your extension; Front
+# door is quick dial (your extension first); Gran's own extension rings first.
 CONTACTS: dict[str, dict[str, Any]] = {
-    "Mum": {"destination": MUM},
+    "Mum": {"destination": MUM, "ring_first": "contact_number"},
     "Front door": {"destination": DOOR, "cidname": "FRONT DOOR", "wait": True},
+    "Gran": {
+        "destination": GRAN,
+        "ring_first": "contact_extension",
+        "cidname": "FROM HOME",
+        "wait": True,
+    },
 }
 
 
@@ -131,14 +140,19 @@ def _registry_view(
 async def test_entities_and_devices(
     hass: HomeAssistant, init_integration: MockConfigEntry, snapshot: SnapshotAssertion
 ) -> None:
-    """Every entity and device of an account with two contacts, as registered."""
+    """Every entity and device of an account with three contacts, as registered.
+
+    Quick-dial Front door has no notify entity: its message would show on your own
+    extension.
+    """
     view = _registry_view(hass, init_integration)
 
     assert sorted(view) == [
         "button.front_door_call",
+        "button.gran_call",
         "button.mum_call",
         LAST_CALL,
-        "notify.front_door",
+        "notify.gran",
         "notify.mum",
     ]
     assert {entity["unique_id"] for entity in view.values()} == {
@@ -146,7 +160,8 @@ async def test_entities_and_devices(
         "<entry>_<Mum>_call",
         "<entry>_<Mum>_notify",
         "<entry>_<Front door>_call",
-        "<entry>_<Front door>_notify",
+        "<entry>_<Gran>_call",
+        "<entry>_<Gran>_notify",
     }
     assert view == snapshot
 
@@ -167,7 +182,11 @@ async def test_entity_ids_survive_a_reload(
 async def test_press_places_the_contacts_call(
     hass: HomeAssistant, init_integration: MockConfigEntry, simulator: Simulator
 ) -> None:
-    """A press sends the contact's call once and reports it like the action does."""
+    """A press sends the contact's call once and reports it like the action does.
+
+    Mum's number rings first (as the source); once she answers she is connected to
+    the account's extension.
+    """
     events = async_capture_events(hass, EVENT_CALL_RESULT)
     context = Context()
 
@@ -177,11 +196,13 @@ async def test_press_places_the_contacts_call(
         {
             "auth": simulator.calls[0]["auth"],
             "extension": EXTENSION,
-            "destination": MUM,
+            "destination": EXTENSION,
+            "source": MUM,
             "reverse": "0",
             "wait": "0",
         }
     ]
+    assert simulator.rung_first == [MUM]
     [event] = events
     assert event.context is context
     # The logbook files the call under the account's Last call and Mum's device.
@@ -192,12 +213,14 @@ async def test_press_places_the_contacts_call(
         "device_id": mum.id,
         "config_entry_id": init_integration.entry_id,
         "contact": "Mum",
+        "ring_first": "contact_number",
         "extension": EXTENSION,
-        "destination": MUM,
-        "source": None,
+        "destination": EXTENSION,
+        "source": MUM,
         "cidname": None,
         "reverse": False,
         "wait": False,
+        "rings_first": MUM,
         "suppressed": False,
         "success": True,
         "message": "Call request sent",
@@ -208,7 +231,7 @@ async def test_press_places_the_contacts_call(
     assert state.state != STATE_UNKNOWN
     assert state.attributes["event_type"] == "requested"
     assert state.attributes["contact"] == "Mum"
-    assert state.attributes["destination"] == MUM
+    assert state.attributes["rings_first"] == MUM
     assert state.attributes["message"] == "Call request sent"
     assert state.attributes["error"] is None
     assert "config_entry_id" not in state.attributes
@@ -219,25 +242,54 @@ async def test_press_places_the_contacts_call(
 async def test_press_with_wait_is_answered(
     hass: HomeAssistant, init_integration: MockConfigEntry, simulator: Simulator
 ) -> None:
-    """A contact with wait on reports answered, with its own caller name."""
+    """Quick dial with wait: answered means your extension answered; own caller name."""
     await _press(hass, "button.front_door_call")
 
     [call] = simulator.calls
     assert call["destination"] == DOOR
     assert call["cidname"] == "FRONT DOOR"
     assert call["wait"] == "1"
+    assert simulator.rung_first == [EXTENSION]
     state = hass.states.get(LAST_CALL)
     assert state is not None
     assert state.attributes["event_type"] == "answered"
     assert state.attributes["contact"] == "Front door"
+    assert state.attributes["ring_first"] == "my_extension"
+    assert state.attributes["rings_first"] == EXTENSION
     assert state.attributes["message"] == "Call answered"
+
+
+async def test_press_rings_their_extension_first(
+    hass: HomeAssistant, init_integration: MockConfigEntry, simulator: Simulator
+) -> None:
+    """Gran's extension rings first, then the account's; wait reports her answer."""
+    simulator.phones[EXTENSION] = "timeout"  # nobody at home: it does not matter
+
+    await _press(hass, "button.gran_call")
+
+    [call] = simulator.calls
+    assert (call["extension"], call["destination"]) == (GRAN, EXTENSION)
+    assert call["cidname"] == "FROM HOME"
+    assert simulator.rung_first == [GRAN]
+    state = hass.states.get(LAST_CALL)
+    assert state is not None
+    assert state.attributes["event_type"] == "answered"
+    assert state.attributes["rings_first"] == GRAN
 
 
 @pytest.mark.parametrize(
     ("contact", "key", "message"),
     [
-        ({"destination": "2001486", "wait": True}, "call_failed_api", "Call rejected"),
-        ({"destination": "2001408", "wait": True}, "call_failed_api", "Call timed out"),
+        (
+            {"destination": "2001486", "wait": True, "ring_first": "contact_number"},
+            "call_failed_api",
+            "Call rejected",
+        ),
+        (
+            {"destination": "2001408", "wait": True, "ring_first": "contact_number"},
+            "call_failed_api",
+            "Call timed out",
+        ),
     ],
     ids=["rejected", "timed-out"],
 )
@@ -335,7 +387,7 @@ async def test_notify_shows_the_message_as_caller_name(
     await _notify(hass, "notify.mum", message, title, context)
 
     [call] = simulator.calls
-    assert call["destination"] == MUM
+    assert call["source"] == MUM
     assert call.get("cidname") == sent
     [event] = events
     assert event.context is context
@@ -351,10 +403,10 @@ async def test_notify_falls_back_to_the_contacts_caller_name(
     hass: HomeAssistant, init_integration: MockConfigEntry, simulator: Simulator
 ) -> None:
     """A message with nothing printable shows the contact's own caller name."""
-    await _notify(hass, "notify.front_door", "\u200b\u200b")
+    await _notify(hass, "notify.gran", "\u200b\u200b")
 
     [call] = simulator.calls
-    assert call["cidname"] == "FRONT DOOR"
+    assert call["cidname"] == "FROM HOME"
 
 
 async def test_notify_failure_raises(
@@ -395,14 +447,16 @@ async def test_last_call_follows_every_path(
     await _notify(hass, "notify.mum", "Hi")
     record()
     with pytest.raises(HomeAssistantError):
-        await place_call(hass, {"destination": "123486", "wait": True})
+        await place_call(
+            hass, {"source": "123486", "destination": "0800 456", "wait": True}
+        )
     record()
 
     assert seen == [
         ("requested", None, "0800123"),
         ("answered", "Front door", DOOR),
-        ("requested", "Mum", MUM),
-        ("failed", None, "123486"),
+        ("requested", "Mum", EXTENSION),
+        ("failed", None, "0800456"),
     ]
     assert len(simulator.calls) == 4
 
@@ -454,7 +508,7 @@ async def test_reconfigured_contact_applies_to_the_next_call(
     await hass.async_block_till_done()
     await _press(hass, "button.mum_call")
 
-    assert simulator.calls[-1]["destination"] == "07700900999"
+    assert simulator.calls[-1]["source"] == "07700900999"
     assert len(simulator.requests) == requests + 1  # no credentials check: no reload
     assert hass.states.get(LAST_CALL).attributes["contact"] == "Mother"  # type: ignore[union-attr]
     state = hass.states.get("button.mum_call")
@@ -474,7 +528,7 @@ async def test_calls_are_logged_at_debug(
     await _press(hass, "button.mum_call")
     simulator.set_fault("http500")
     with pytest.raises(HomeAssistantError):
-        await _notify(hass, "notify.front_door", "Hello")
+        await _notify(hass, "notify.gran", "Hello")
 
     lines = [
         record.getMessage()
@@ -482,9 +536,12 @@ async def test_calls_are_logged_at_debug(
         if record.name == "custom_components.spectronics_voip"
     ]
     assert lines == [
-        f"Call to {MUM} (contact Mum, wait False): success, Call request sent",
         (
-            f"Call to {DOOR} (contact Front door, wait True): invalid_response, "
-            "unexpected HTTP status 500"
+            f"Call ringing {MUM} first, then {EXTENSION} (contact Mum, wait False):"
+            " success, Call request sent"
+        ),
+        (
+            f"Call ringing {GRAN} first, then {EXTENSION} (contact Gran, wait True):"
+            " invalid_response, unexpected HTTP status 500"
         ),
     ]

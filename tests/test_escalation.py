@@ -1,8 +1,12 @@
 """spectronics_voip.call_until_answered over real HTTP to the simulator.
 
-The escalation's order, its stop at the first answer, rounds and delay; which failures
-end it and which move on; input refused before the first attempt; the account the
-contacts decide; a stopped script and an unloaded entry; administrator-only actions.
+Each attempt rings a person's own phone first: a contact's number (sent as source) or
+extension, or a number of `destinations` (sent as source), connected on to "connect
+to" once it answers; `wait` reports that first phone's answer. The escalation's order,
+its stop at the first answer, rounds and delay; which failures end it and which move
+on; input refused before the first attempt (a quick-dial contact among it); the
+account the contacts decide; a stopped script and an unloaded entry; administrator-only
+actions; the rails.
 """
 
 from __future__ import annotations
@@ -30,6 +34,7 @@ from custom_components.spectronics_voip.api import SpectronicsError
 from custom_components.spectronics_voip.const import (
     CONF_ADMIN_ONLY,
     CONF_ALLOWED_NUMBERS,
+    CONF_CONNECT_TO,
     CONF_COOLDOWN,
     DOMAIN,
     EVENT_CALL_RESULT,
@@ -44,7 +49,7 @@ from homeassistant.config_entries import (
     ConfigSubentryData,
 )
 from homeassistant.const import ATTR_ENTITY_ID, STATE_OFF
-from homeassistant.core import Context, Event, HomeAssistant, ServiceResponse, callback
+from homeassistant.core import Context, Event, HomeAssistant, callback
 from homeassistant.exceptions import (
     HomeAssistantError,
     ServiceValidationError,
@@ -59,7 +64,6 @@ from .common import (
     TRANSLATIONS,
     call_result,
     make_entry,
-    place_call,
     translated,
     until,
 )
@@ -69,6 +73,7 @@ from .simulator import (
     FAULTS,
     OTHER_EXTENSION,
     SINGLE_TOKEN,
+    Answer,
     Fault,
     Simulator,
 )
@@ -76,31 +81,55 @@ from .simulator import (
 MUM = "button.mum_call"
 DAD = "button.dad_call"
 GRAN = "button.gran_call"
+PLUMBER = "button.plumber_call"
 OFFICE = "button.office_call"
 LAST_CALL = "event.extension_1234567_last_call"
-# Mum rejects (the simulator rejects a number ending 486), Dad and Gran answer.
+# Mum's number rejects (the simulator rejects a number ending in 486); Dad's and
+# Gran's phones answer. Dad is connected to his own "connect to", Mum and Gran to the
+# account's (its option, else its extension). Plumber is quick dial.
+MUM_NUMBER = "07700900486"
+DAD_NUMBER = "07700900222"
+DAD_CONNECT_TO = "02079460000"
+GRAN_EXTENSION = OTHER_EXTENSION
+PLUMBER_NUMBER = "02079460958"
 FAMILY: dict[str, dict[str, Any]] = {
-    "Mum": {"destination": "2001486", "reverse": True},
-    "Dad": {"destination": "2002", "cidname": "DAD"},
-    "Gran": {"destination": "2003", "wait": True},
+    "Mum": {"destination": MUM_NUMBER, "ring_first": "contact_number"},
+    "Dad": {
+        "destination": DAD_NUMBER,
+        "ring_first": "contact_number",
+        "connect_to": DAD_CONNECT_TO,
+        "cidname": "DAD",
+    },
+    "Gran": {
+        "destination": GRAN_EXTENSION,
+        "ring_first": "contact_extension",
+        "wait": True,
+    },
+    "Plumber": {"destination": PLUMBER_NUMBER},
 }
-REJECTS = "2001486"
-TIMES_OUT = "2002408"
-ANSWERS = "2003"
-RESULT_KEYS = {
+# Numbers for `destinations`, by what their phone does when rung first.
+REJECTS = "01632960486"
+TIMES_OUT = "01632960408"
+ANSWERS = "01632960123"
+# What the account option "connect to" is set to where a test sets it.
+OPTION_CONNECT_TO = "07700900999"
+# Every call result's keys, in their order.
+RESULT_KEYS = [
     "config_entry_id",
     "contact",
+    "ring_first",
     "extension",
     "destination",
     "source",
     "cidname",
     "reverse",
     "wait",
+    "rings_first",
     "suppressed",
     "success",
     "message",
     "error",
-}
+]
 
 
 class TimedSimulator(Simulator):
@@ -132,7 +161,7 @@ async def simulator(socket_enabled: None) -> AsyncGenerator[TimedSimulator]:
 
 @pytest.fixture
 def mock_config_entry(simulator: TimedSimulator) -> MockConfigEntry:
-    """Return an account with the contacts Mum, Dad and Gran."""
+    """Return an account with the contacts Mum, Dad, Gran and Plumber."""
     return make_entry(simulator.url, contacts=FAMILY)
 
 
@@ -145,7 +174,9 @@ async def office_entry(
         simulator.url,
         extension=OTHER_EXTENSION,
         token=SINGLE_TOKEN,
-        contacts={"Office": {"destination": "3001"}},
+        contacts={
+            "Office": {"destination": "02079460301", "ring_first": "contact_number"}
+        },
     )
     return await _set_up(hass, entry)
 
@@ -169,6 +200,34 @@ async def _set_up(hass: HomeAssistant, entry: MockConfigEntry) -> MockConfigEntr
     return entry
 
 
+async def _set_options(
+    hass: HomeAssistant, entry: MockConfigEntry, options: dict[str, Any]
+) -> None:
+    """Replace the entry's options."""
+    hass.config_entries.async_update_entry(entry, options=options)
+    await hass.async_block_till_done()
+
+
+async def _call(
+    hass: HomeAssistant,
+    service: str,
+    data: dict[str, Any],
+    *,
+    context: Context | None = None,
+    return_response: bool = True,
+) -> dict[str, Any] | None:
+    """Run one of the integration's actions and wait for it; return its response."""
+    response = await hass.services.async_call(
+        DOMAIN,
+        service,
+        data,
+        blocking=True,
+        context=context,
+        return_response=return_response,
+    )
+    return None if response is None else dict(response)
+
+
 async def _escalate(
     hass: HomeAssistant,
     data: dict[str, Any],
@@ -177,15 +236,13 @@ async def _escalate(
     return_response: bool = True,
 ) -> dict[str, Any] | None:
     """Run call_until_answered and wait for it; return its response data."""
-    response = await hass.services.async_call(
-        DOMAIN,
+    return await _call(
+        hass,
         SERVICE_CALL_UNTIL_ANSWERED,
         data,
-        blocking=True,
         context=context,
         return_response=return_response,
     )
-    return None if response is None else dict(response)
 
 
 async def _set_up_script(hass: HomeAssistant, data: dict[str, Any]) -> None:
@@ -209,18 +266,14 @@ async def _stop_the_script_while_it_rings(
     )
 
 
-async def _place_call_as(
-    hass: HomeAssistant, data: dict[str, Any], context: Context
-) -> ServiceResponse:
-    """Run place_call with a context."""
-    return await hass.services.async_call(
-        DOMAIN, SERVICE_PLACE_CALL, data, blocking=True, context=context
-    )
-
-
 def _wire(**fields: str) -> dict[str, str]:
-    """Return the form of one waiting attempt of the default account, without `auth`."""
-    return {"extension": EXTENSION, "reverse": "0", "wait": "1"} | fields
+    """Return the form of one attempt of the default account, without `auth`.
+
+    Waiting, placed from the account's extension and connected to it once the phone
+    rung first answers, unless `fields` say otherwise.
+    """
+    defaults = {"extension": EXTENSION, "destination": EXTENSION}
+    return defaults | {"reverse": "0", "wait": "1"} | fields
 
 
 def _rung(simulator: Simulator, token: str = ALL_TOKEN) -> list[dict[str, str]]:
@@ -236,28 +289,61 @@ def _rung(simulator: Simulator, token: str = ALL_TOKEN) -> list[dict[str, str]]:
     ]
 
 
-def _result(entry: MockConfigEntry, **fields: Any) -> dict[str, Any]:
-    """Return an attempt's result as place_call reports it, waiting, not suppressed."""
+def _result(entry: MockConfigEntry, rings_first: str, **fields: Any) -> dict[str, Any]:
+    """Return an attempt's result: waiting, not suppressed, the account's extension."""
     return {
         "config_entry_id": entry.entry_id,
         "contact": None,
+        "ring_first": None,
         "extension": EXTENSION,
+        "destination": EXTENSION,
         "source": None,
         "cidname": None,
         "reverse": False,
         "wait": True,
+        "rings_first": rings_first,
         "suppressed": False,
     } | fields
 
 
-def _rejected(entry: MockConfigEntry, **fields: Any) -> dict[str, Any]:
-    """Return the result of an attempt the phone rejected."""
-    return _result(entry, success=False, message="Call rejected", error="api", **fields)
+def _rejected(
+    entry: MockConfigEntry, rings_first: str, **fields: Any
+) -> dict[str, Any]:
+    """Return the result of an attempt whose phone rung first rejected it."""
+    return _result(
+        entry,
+        rings_first,
+        success=False,
+        message="Call rejected",
+        error="api",
+        **fields,
+    )
 
 
-def _answered(entry: MockConfigEntry, **fields: Any) -> dict[str, Any]:
-    """Return the result of an attempt that was answered."""
-    return _result(entry, success=True, message="Call answered", error=None, **fields)
+def _answered(
+    entry: MockConfigEntry, rings_first: str, **fields: Any
+) -> dict[str, Any]:
+    """Return the result of an attempt whose phone rung first answered."""
+    return _result(
+        entry,
+        rings_first,
+        success=True,
+        message="Call answered",
+        error=None,
+        **fields,
+    )
+
+
+def _mum(entry: MockConfigEntry, **fields: Any) -> dict[str, Any]:
+    """Return the result of Mum's attempt: her number rang first and rejected it."""
+    return _rejected(
+        entry,
+        MUM_NUMBER,
+        contact="Mum",
+        ring_first="contact_number",
+        source=MUM_NUMBER,
+        **fields,
+    )
 
 
 def _problems(caplog: pytest.LogCaptureFixture) -> list[str]:
@@ -282,41 +368,49 @@ def _assert_validation_error(
 
 
 # ---------------------------------------------------------------------------
-# Order, the first answer, rounds, delay
+# Contacts: each one's own phone rings first
 # ---------------------------------------------------------------------------
 
 
 async def test_contacts_ring_in_order_until_one_answers(
     hass: HomeAssistant, init_integration: MockConfigEntry, simulator: TimedSimulator
 ) -> None:
-    """Mum rejects, Dad answers: Gran is never rung; each attempt as place_call's."""
+    """Mum rejects, Dad answers: Gran is never rung; each attempt as its own call."""
     events = async_capture_events(hass, EVENT_CALL_RESULT)
     context = Context()
 
     response = await _escalate(hass, {"contacts": [MUM, DAD, GRAN]}, context=context)
 
-    # Each contact rings with its own settings, always waiting, one at a time.
+    # Each contact's number rings first with the contact's settings, always
+    # waiting, one at a time; Mum is connected to the account's extension, Dad to
+    # his own "connect to".
     assert _rung(simulator) == [
-        _wire(destination="2001486", reverse="1"),
-        _wire(destination="2002", cidname="DAD"),
+        _wire(source=MUM_NUMBER),
+        _wire(source=DAD_NUMBER, destination=DAD_CONNECT_TO, cidname="DAD"),
     ]
+    assert simulator.rung_first == [MUM_NUMBER, DAD_NUMBER]
     assert simulator.max_in_flight == 1
     assert response == {
         "success": True,
         "answered_by": "Dad",
         "attempts": [
-            _rejected(
-                init_integration, contact="Mum", destination="2001486", reverse=True
-            ),
+            _mum(init_integration),
             _answered(
-                init_integration, contact="Dad", destination="2002", cidname="DAD"
+                init_integration,
+                DAD_NUMBER,
+                contact="Dad",
+                ring_first="contact_number",
+                source=DAD_NUMBER,
+                destination=DAD_CONNECT_TO,
+                cidname="DAD",
             ),
         ],
     }
+    assert [list(attempt) for attempt in response["attempts"]] == [RESULT_KEYS] * 2
     await hass.async_block_till_done()
     # One result event per attempt, the same dicts as the response, the action's context.
     assert [call_result(event) for event in events] == response["attempts"]
-    assert all(set(call_result(event)) == RESULT_KEYS for event in events)
+    assert [list(call_result(event)) for event in events] == [RESULT_KEYS] * 2
     assert [event.context.id for event in events] == [context.id] * 2
     state = hass.states.get(LAST_CALL)
     assert state is not None
@@ -325,69 +419,320 @@ async def test_contacts_ring_in_order_until_one_answers(
     assert state.context.id == context.id
 
 
-async def test_cidname_replaces_the_contacts_own(
-    hass: HomeAssistant, init_integration: MockConfigEntry, simulator: TimedSimulator
+@pytest.mark.parametrize("extension_answers", ["timeout", "answer"])
+async def test_two_contacts_ring_first_while_the_extension_never_answers(
+    hass: HomeAssistant, simulator: TimedSimulator, extension_answers: Answer
 ) -> None:
-    """The action's caller name is shown on every contact's attempt."""
+    """Partner's phone rejects, Me's answers: Me is named; the extension never rings.
+
+    Whether the account's extension is a house phone nobody answers or one that
+    does, the escalation is decided by the contacts' own phones.
+    """
+    simulator.phones[EXTENSION] = extension_answers
+    simulator.phones["07700900111"] = "reject"
+    simulator.phones["07700900777"] = "answer"
+    entry = make_entry(
+        simulator.url,
+        contacts={
+            "Partner": {
+                "destination": "07700900111",
+                "ring_first": "contact_number",
+                "cidname": "HOME",
+            },
+            "Me": {"destination": "07700900777", "ring_first": "contact_number"},
+        },
+    )
+    await _set_up(hass, entry)
+    events = async_capture_events(hass, EVENT_CALL_RESULT)
+
     response = await _escalate(
-        hass, {"contacts": [MUM, GRAN], "cidname": "ALARM: SMOKE"}
+        hass, {"contacts": ["button.partner_call", "button.me_call"]}
     )
 
+    assert simulator.rung_first == ["07700900111", "07700900777"]
     assert _rung(simulator) == [
-        _wire(destination="2001486", reverse="1", cidname="ALARM: SMOKE"),
-        _wire(destination="2003", cidname="ALARM: SMOKE"),
+        {
+            "source": "07700900111",
+            "extension": EXTENSION,
+            "destination": EXTENSION,
+            "cidname": "HOME",
+            "reverse": "0",
+            "wait": "1",
+        },
+        {
+            "source": "07700900777",
+            "extension": EXTENSION,
+            "destination": EXTENSION,
+            "reverse": "0",
+            "wait": "1",
+        },
+    ]
+    assert response == {
+        "success": True,
+        "answered_by": "Me",
+        "attempts": [
+            _rejected(
+                entry,
+                "07700900111",
+                contact="Partner",
+                ring_first="contact_number",
+                source="07700900111",
+                cidname="HOME",
+            ),
+            _answered(
+                entry,
+                "07700900777",
+                contact="Me",
+                ring_first="contact_number",
+                source="07700900777",
+            ),
+        ],
+    }
+    await hass.async_block_till_done()
+    assert [call_result(event) for event in events] == response["attempts"]
+
+
+async def test_a_contact_extension_rings_first(
+    hass: HomeAssistant, init_integration: MockConfigEntry, simulator: TimedSimulator
+) -> None:
+    """Gran's extension is sent as the extension and rung first; it answers."""
+    simulator.phones[EXTENSION] = "timeout"
+
+    response = await _escalate(hass, {"contacts": [MUM, GRAN]})
+
+    assert _rung(simulator) == [
+        _wire(source=MUM_NUMBER),
+        _wire(extension=GRAN_EXTENSION),
+    ]
+    assert simulator.rung_first == [MUM_NUMBER, GRAN_EXTENSION]
+    assert response == {
+        "success": True,
+        "answered_by": "Gran",
+        "attempts": [
+            _mum(init_integration),
+            _answered(
+                init_integration,
+                GRAN_EXTENSION,
+                contact="Gran",
+                ring_first="contact_extension",
+                extension=GRAN_EXTENSION,
+            ),
+        ],
+    }
+
+
+async def test_contacts_connect_to_their_own_else_the_accounts_option(
+    hass: HomeAssistant, init_integration: MockConfigEntry, simulator: TimedSimulator
+) -> None:
+    """With the option "connect to" set, it replaces the account's extension."""
+    await _set_options(hass, init_integration, {CONF_CONNECT_TO: OPTION_CONNECT_TO})
+    simulator.phones[DAD_NUMBER] = "reject"
+
+    response = await _escalate(hass, {"contacts": [MUM, DAD, GRAN]})
+
+    assert _rung(simulator) == [
+        _wire(source=MUM_NUMBER, destination=OPTION_CONNECT_TO),
+        _wire(source=DAD_NUMBER, destination=DAD_CONNECT_TO, cidname="DAD"),
+        _wire(extension=GRAN_EXTENSION, destination=OPTION_CONNECT_TO),
     ]
     assert response is not None
     assert response["answered_by"] == "Gran"
-    assert [a["cidname"] for a in response["attempts"]] == ["ALARM: SMOKE"] * 2
+    assert [a["destination"] for a in response["attempts"]] == [
+        OPTION_CONNECT_TO,
+        DAD_CONNECT_TO,
+        OPTION_CONNECT_TO,
+    ]
 
 
-async def test_destinations_ring_in_order_with_the_shared_fields(
+async def test_cidname_replaces_the_contacts_own(
     hass: HomeAssistant, init_integration: MockConfigEntry, simulator: TimedSimulator
 ) -> None:
-    """Each number rings with the shared fields; answered_by is the normalized number."""
+    """The action's caller name is sent with every contact's attempt."""
+    simulator.phones[DAD_NUMBER] = "reject"
+
+    response = await _escalate(
+        hass, {"contacts": [MUM, DAD, GRAN], "cidname": "ALARM: SMOKE"}
+    )
+
+    assert _rung(simulator) == [
+        _wire(source=MUM_NUMBER, cidname="ALARM: SMOKE"),
+        _wire(source=DAD_NUMBER, destination=DAD_CONNECT_TO, cidname="ALARM: SMOKE"),
+        _wire(extension=GRAN_EXTENSION, cidname="ALARM: SMOKE"),
+    ]
+    assert response is not None
+    assert response["answered_by"] == "Gran"
+    assert [a["cidname"] for a in response["attempts"]] == ["ALARM: SMOKE"] * 3
+
+
+@pytest.mark.parametrize(
+    "contacts",
+    [[PLUMBER], [MUM, DAD, PLUMBER], [PLUMBER, MUM]],
+    ids=["alone", "after-two-contacts", "before-a-contact"],
+)
+async def test_a_quick_dial_contact_is_refused_before_anything_is_sent(
+    hass: HomeAssistant,
+    init_integration: MockConfigEntry,
+    simulator: TimedSimulator,
+    contacts: list[str],
+) -> None:
+    """Plumber rings your extension first: refused, naming him; no request at all."""
+    events = async_capture_events(hass, EVENT_CALL_RESULT)
+    before = len(simulator.requests)
+
+    with pytest.raises(ServiceValidationError) as exc_info:
+        await _escalate(hass, {"contacts": contacts})
+
+    _assert_validation_error(
+        exc_info.value, "contact_rings_your_extension", {"name": "Plumber"}
+    )
+    assert "Plumber is a quick-dial contact" in str(exc_info.value)
+    await hass.async_block_till_done()
+    assert len(simulator.requests) == before
+    assert simulator.calls == []
+    assert events == []
+
+
+async def test_each_attempt_says_which_phone_rang_first(
+    hass: HomeAssistant, init_integration: MockConfigEntry, simulator: TimedSimulator
+) -> None:
+    """Response data, events and Last call carry ring_first and rings_first."""
+    events = async_capture_events(hass, EVENT_CALL_RESULT)
+
+    contacts = await _escalate(hass, {"contacts": [MUM, GRAN]})
+    destinations = await _escalate(hass, {"destinations": [REJECTS, ANSWERS]})
+
+    assert contacts is not None
+    assert destinations is not None
+    attempts = contacts["attempts"] + destinations["attempts"]
+    expected = [
+        ("contact_number", MUM_NUMBER),
+        ("contact_extension", GRAN_EXTENSION),
+        (None, REJECTS),
+        (None, ANSWERS),
+    ]
+    assert [(a["ring_first"], a["rings_first"]) for a in attempts] == expected
+    assert simulator.rung_first == [rings_first for _, rings_first in expected]
+    await hass.async_block_till_done()
+    assert [(e.data["ring_first"], e.data["rings_first"]) for e in events] == expected
+    state = hass.states.get(LAST_CALL)
+    assert state is not None
+    assert (state.attributes["ring_first"], state.attributes["rings_first"]) == (
+        None,
+        ANSWERS,
+    )
+
+
+# ---------------------------------------------------------------------------
+# Destinations: each number rings first, connected on to "connect to"
+# ---------------------------------------------------------------------------
+
+
+async def test_destinations_ring_first_in_order_with_the_shared_fields(
+    hass: HomeAssistant, init_integration: MockConfigEntry, simulator: TimedSimulator
+) -> None:
+    """Each number rings first with the shared fields; answered_by is that number."""
     await _set_options(hass, init_integration, {CONF_COOLDOWN: 0})
     events = async_capture_events(hass, EVENT_CALL_RESULT)
-    shared: dict[str, Any] = {"extension": OTHER_EXTENSION, "reverse": False}
-    shared |= {"source": "0770 090 0123", "cidname": "ALARM"}
+    shared: dict[str, Any] = {"extension": OTHER_EXTENSION, "cidname": "ALARM"}
 
     response = await _escalate(
         hass,
-        {"destinations": ["+44 (0)20 1234 5486", "+44 20-7946 0000", "2003"]} | shared,
+        {
+            "destinations": ["+44 (0)20 1234 5486", "+44 20-7946 0000", ANSWERS],
+            "connect_to": "0770 090 0123",
+        }
+        | shared,
     )
 
-    shared_wire = {"extension": OTHER_EXTENSION, "source": "07700900123"}
+    shared_wire = {"extension": OTHER_EXTENSION, "destination": "07700900123"}
     shared_wire |= {"cidname": "ALARM"}
     assert _rung(simulator) == [
-        _wire(destination="+4402012345486", **shared_wire),
-        _wire(destination="+442079460000", **shared_wire),
+        _wire(source="+4402012345486", **shared_wire),
+        _wire(source="+442079460000", **shared_wire),
     ]
+    assert simulator.rung_first == ["+4402012345486", "+442079460000"]
     assert simulator.max_in_flight == 1
     assert response is not None
     assert response["success"] is True
     assert response["answered_by"] == "+442079460000"
-    shared_result = {"extension": OTHER_EXTENSION, "source": "07700900123"}
-    shared_result |= {"cidname": "ALARM"}
     assert response["attempts"] == [
-        _rejected(init_integration, destination="+4402012345486", **shared_result),
-        _answered(init_integration, destination="+442079460000", **shared_result),
+        _rejected(
+            init_integration, "+4402012345486", source="+4402012345486", **shared_wire
+        ),
+        _answered(
+            init_integration, "+442079460000", source="+442079460000", **shared_wire
+        ),
     ]
     await hass.async_block_till_done()
     assert [call_result(event) for event in events] == response["attempts"]
 
     # Exactly what place_call reports for the same calls.
-    answered = await place_call(
-        hass,
-        {"destination": "+44 20-7946 0000", "wait": True} | shared,
-        return_response=True,
+    place = {"destination": "0770 090 0123", "wait": True} | shared
+    answered = await _call(
+        hass, SERVICE_PLACE_CALL, place | {"source": "+44 20-7946 0000"}
     )
     assert answered == response["attempts"][1]
     with pytest.raises(HomeAssistantError):
-        await place_call(
-            hass, {"destination": "+44 (0)20 1234 5486", "wait": True} | shared
-        )
+        await _call(hass, SERVICE_PLACE_CALL, place | {"source": "+44 (0)20 1234 5486"})
     await hass.async_block_till_done()
     assert call_result(events[-1]) == response["attempts"][0]
+
+
+@pytest.mark.parametrize(
+    ("data", "options", "extension", "destination"),
+    [
+        pytest.param(
+            {"connect_to": "0207 946 0111", "extension": OTHER_EXTENSION},
+            {CONF_CONNECT_TO: OPTION_CONNECT_TO},
+            OTHER_EXTENSION,
+            "02079460111",
+            id="the-actions-connect-to",
+        ),
+        pytest.param(
+            {"extension": OTHER_EXTENSION},
+            {CONF_CONNECT_TO: OPTION_CONNECT_TO},
+            OTHER_EXTENSION,
+            OPTION_CONNECT_TO,
+            id="else-the-accounts-option",
+        ),
+        pytest.param(
+            {"extension": OTHER_EXTENSION},
+            {CONF_CONNECT_TO: ""},
+            OTHER_EXTENSION,
+            OTHER_EXTENSION,
+            id="else-the-extension-field",
+        ),
+        pytest.param({}, {}, EXTENSION, EXTENSION, id="else-the-accounts-extension"),
+    ],
+)
+async def test_destinations_connect_to(
+    hass: HomeAssistant,
+    init_integration: MockConfigEntry,
+    simulator: TimedSimulator,
+    *,
+    data: dict[str, Any],
+    options: dict[str, Any],
+    extension: str,
+    destination: str,
+) -> None:
+    """A number that answers is connected to connect_to, else the fallbacks in turn."""
+    await _set_options(hass, init_integration, options)
+
+    response = await _escalate(hass, {"destinations": [REJECTS, ANSWERS]} | data)
+
+    fields = {"extension": extension, "destination": destination}
+    assert _rung(simulator) == [
+        _wire(source=REJECTS, **fields),
+        _wire(source=ANSWERS, **fields),
+    ]
+    assert response == {
+        "success": True,
+        "answered_by": ANSWERS,
+        "attempts": [
+            _rejected(init_integration, REJECTS, source=REJECTS, **fields),
+            _answered(init_integration, ANSWERS, source=ANSWERS, **fields),
+        ],
+    }
 
 
 async def test_nobody_answering_is_a_result_not_an_error(
@@ -401,16 +746,13 @@ async def test_nobody_answering_is_a_result_not_an_error(
         hass, {"destinations": [REJECTS, TIMES_OUT], "rounds": 3}, context=context
     )
 
-    assert [call["destination"] for call in simulator.calls] == [
-        REJECTS,
-        TIMES_OUT,
-    ] * 3
-    assert all(call["wait"] == "1" for call in simulator.calls)
+    assert simulator.rung_first == [REJECTS, TIMES_OUT] * 3
+    assert _rung(simulator) == [_wire(source=REJECTS), _wire(source=TIMES_OUT)] * 3
     assert simulator.max_in_flight == 1
     assert response is not None
     assert response["success"] is False
     assert response["answered_by"] is None
-    assert [(a["destination"], a["message"]) for a in response["attempts"]] == [
+    assert [(a["source"], a["message"]) for a in response["attempts"]] == [
         (REJECTS, "Call rejected"),
         (TIMES_OUT, "Call timed out"),
     ] * 3
@@ -431,7 +773,7 @@ async def test_rounds_stop_at_the_first_answer(
         hass, {"destinations": [REJECTS, ANSWERS, TIMES_OUT], "rounds": 3}
     )
 
-    assert [call["destination"] for call in simulator.calls] == [REJECTS, ANSWERS]
+    assert simulator.rung_first == [REJECTS, ANSWERS]
     assert response is not None
     assert response["answered_by"] == ANSWERS
 
@@ -481,7 +823,7 @@ async def test_auth_failure_aborts(
     before = len(simulator.requests)
 
     with pytest.raises(HomeAssistantError) as exc_info:
-        await _escalate(hass, {"destinations": ["2001", "2002"], "rounds": 2})
+        await _escalate(hass, {"destinations": [ANSWERS, REJECTS], "rounds": 2})
 
     err = exc_info.value
     assert not isinstance(err, ServiceValidationError)
@@ -489,13 +831,14 @@ async def test_auth_failure_aborts(
     assert err.translation_key == "call_failed_auth"
     assert err.translation_placeholders == {"message": "Invalid authentication"}
     assert str(err) == translated("call_failed_auth", err.translation_placeholders)
+    leaked = ALL_TOKEN in f"{err!s} {err!r}"
+    assert not leaked
     await asyncio.sleep(0.1)
     await hass.async_block_till_done()
     assert len(simulator.requests) == before + 1
-    assert simulator.requests[-1].fields["destination"] == "2001"
-    assert [(e.data["destination"], e.data["error"]) for e in events] == [
-        ("2001", "auth")
-    ]
+    assert simulator.requests[-1].fields["source"] == ANSWERS
+    assert simulator.calls == []
+    assert [(e.data["source"], e.data["error"]) for e in events] == [(ANSWERS, "auth")]
     flows = list(init_integration.async_get_active_flows(hass, {SOURCE_REAUTH}))
     assert len(flows) == 1
     assert flows[0]["context"]["entry_id"] == init_integration.entry_id
@@ -525,21 +868,25 @@ async def test_other_failures_move_on(
     simulator.next_faults = [fault, None]
     before = len(simulator.requests)
 
-    response = await _escalate(hass, {"destinations": ["2001", "2002"]})
+    response = await _escalate(hass, {"destinations": ["01632960001", ANSWERS]})
 
-    assert [r.fields["destination"] for r in simulator.requests[before:]] == [
-        "2001",
-        "2002",
+    assert [r.fields["source"] for r in simulator.requests[before:]] == [
+        "01632960001",
+        ANSWERS,
     ]
-    assert _rung(simulator) == [_wire(destination="2002")]
+    assert _rung(simulator) == [_wire(source=ANSWERS)]
     assert response is not None
     assert response["success"] is True
-    assert response["answered_by"] == "2002"
+    assert response["answered_by"] == ANSWERS
     first, second = response["attempts"]
-    assert (first["success"], first["error"]) == (False, error)
+    assert (first["source"], first["success"], first["error"]) == (
+        "01632960001",
+        False,
+        error,
+    )
     if message is not None:
         assert first["message"] == message
-    assert second == _answered(init_integration, destination="2002")
+    assert second == _answered(init_integration, ANSWERS, source=ANSWERS)
     await hass.async_block_till_done()
     assert hass.config_entries.flow.async_progress_by_handler(DOMAIN) == []
 
@@ -553,13 +900,14 @@ async def test_no_connection_moves_on_after_its_retries(
     await simulator.stop()
     events = async_capture_events(hass, EVENT_CALL_RESULT)
 
-    response = await _escalate(hass, {"destinations": ["2001", "2002"]})
+    response = await _escalate(hass, {"destinations": [ANSWERS, REJECTS]})
 
     assert response is not None
     assert response["success"] is False
-    assert [(a["destination"], a["error"]) for a in response["attempts"]] == [
-        ("2001", "connection"),
-        ("2002", "connection"),
+    assert response["answered_by"] is None
+    assert [(a["source"], a["error"]) for a in response["attempts"]] == [
+        (ANSWERS, "connection"),
+        (REJECTS, "connection"),
     ]
     await hass.async_block_till_done()
     assert len(events) == 2
@@ -580,7 +928,7 @@ async def test_no_connection_moves_on_after_its_retries(
             {"contacts": [], "destinations": []}, "attempts_none", None, id="both-empty"
         ),
         pytest.param(
-            {"contacts": [MUM], "destinations": ["2001"]},
+            {"contacts": [MUM], "destinations": [ANSWERS]},
             "attempts_both",
             None,
             id="both",
@@ -616,49 +964,37 @@ async def test_no_connection_moves_on_after_its_retries(
             id="contacts-extension",
         ),
         pytest.param(
-            {"contacts": [MUM], "reverse": False},
+            {"contacts": [MUM], "connect_to": ANSWERS},
             "contact_fields",
-            {"fields": "reverse"},
-            id="contacts-reverse",
+            {"fields": "connect_to"},
+            id="contacts-connect-to",
         ),
         pytest.param(
-            {"contacts": [MUM], "source": "2005"},
+            {"contacts": [MUM], "extension": "1", "connect_to": "me"},
             "contact_fields",
-            {"fields": "source"},
-            id="contacts-source",
+            {"fields": "connect_to, extension"},
+            id="contacts-both-fields",
         ),
         pytest.param(
-            {"contacts": [MUM], "source": "2005", "reverse": True, "extension": "1"},
-            "contact_fields",
-            {"fields": "extension, reverse, source"},
-            id="contacts-all-three",
-        ),
-        pytest.param(
-            {"destinations": ["2001", "2002", "call me"]},
-            "invalid_destination",
+            {"destinations": [REJECTS, ANSWERS, "call me"]},
+            "invalid_source",
             None,
             id="bad-destination-last",
         ),
         pytest.param(
-            {"destinations": ["2001", ""]},
+            {"destinations": [REJECTS], "connect_to": "me"},
             "invalid_destination",
             None,
-            id="empty-destination",
+            id="bad-connect-to",
         ),
         pytest.param(
-            {"destinations": ["2001"], "source": "me"},
-            "invalid_source",
-            None,
-            id="bad-source",
-        ),
-        pytest.param(
-            {"destinations": ["2001"], "extension": "123"},
+            {"destinations": [REJECTS], "extension": "123"},
             "invalid_extension",
             None,
             id="bad-extension",
         ),
         pytest.param(
-            {"destinations": ["2001"], "cidname": "x" * 41},
+            {"destinations": [REJECTS], "cidname": "x" * 41},
             "invalid_cidname",
             None,
             id="bad-cidname",
@@ -668,6 +1004,12 @@ async def test_no_connection_moves_on_after_its_retries(
             "invalid_cidname",
             None,
             id="bad-cidname-contacts",
+        ),
+        pytest.param(
+            {"destinations": [ANSWERS], "config_entry_id": "nope"},
+            "entry_not_found",
+            {"entry_id": "nope"},
+            id="unknown-entry",
         ),
     ],
 )
@@ -692,6 +1034,34 @@ async def test_invalid_input(
         assert isinstance(exc_info.value.__cause__, SpectronicsError)
     await hass.async_block_till_done()
     assert simulator.calls == []
+    assert len(simulator.requests) == before
+    assert events == []
+
+
+@pytest.mark.parametrize(
+    "destinations",
+    [[REJECTS, ""], ["", ANSWERS]],
+    ids=["last", "first"],
+)
+async def test_an_empty_destination_is_refused(
+    hass: HomeAssistant,
+    init_integration: MockConfigEntry,
+    simulator: TimedSimulator,
+    destinations: list[str],
+) -> None:
+    """An empty number (a template that rendered nothing) refuses the escalation.
+
+    Sent as an empty source, it would ring the account's extension first instead of
+    a person, and its answer would count as the escalation's.
+    """
+    events = async_capture_events(hass, EVENT_CALL_RESULT)
+    before = len(simulator.requests)
+
+    with pytest.raises((ServiceValidationError, vol.Invalid)):
+        await _escalate(hass, {"destinations": destinations})
+
+    await hass.async_block_till_done()
+    assert simulator.rung_first == []
     assert len(simulator.requests) == before
     assert events == []
 
@@ -737,6 +1107,7 @@ async def test_a_button_that_is_not_a_contact(
     )
     hass.states.async_set(button.entity_id, "unknown")
     contacts = [button.entity_id] if alone else [MUM, button.entity_id]
+    before = len(simulator.requests)
 
     with pytest.raises(ServiceValidationError) as exc_info:
         await _escalate(hass, {"contacts": contacts})
@@ -744,19 +1115,31 @@ async def test_a_button_that_is_not_a_contact(
     _assert_validation_error(
         exc_info.value, "unknown_contact", {"entity_id": button.entity_id}
     )
-    assert simulator.calls == []
+    assert len(simulator.requests) == before
 
 
 @pytest.mark.usefixtures("init_integration")
 @pytest.mark.parametrize(
     "data",
     [
-        pytest.param({"destinations": ["2001"], "rounds": 0}, id="rounds-0"),
-        pytest.param({"destinations": ["2001"], "rounds": 11}, id="rounds-11"),
-        pytest.param({"destinations": ["2001"], "rounds": "twice"}, id="rounds-text"),
-        pytest.param({"destinations": ["2001"], "delay": -1}, id="delay-negative"),
-        pytest.param({"destinations": ["2001"], "delay": 601}, id="delay-601"),
-        pytest.param({"destinations": ["2001"], "wait": False}, id="wait-not-a-field"),
+        pytest.param({"destinations": [ANSWERS], "rounds": 0}, id="rounds-0"),
+        pytest.param({"destinations": [ANSWERS], "rounds": 11}, id="rounds-11"),
+        pytest.param({"destinations": [ANSWERS], "rounds": "twice"}, id="rounds-text"),
+        pytest.param({"destinations": [ANSWERS], "delay": -1}, id="delay-negative"),
+        pytest.param({"destinations": [ANSWERS], "delay": 601}, id="delay-601"),
+        pytest.param({"destinations": [ANSWERS], "wait": False}, id="wait-not-a-field"),
+        pytest.param(
+            {"destinations": [ANSWERS], "source": "07700900123"},
+            id="source-not-a-field",
+        ),
+        pytest.param(
+            {"destinations": [ANSWERS], "reverse": True}, id="reverse-not-a-field"
+        ),
+        pytest.param(
+            {"destinations": [ANSWERS], "reverse": False}, id="reverse-off-not-a-field"
+        ),
+        pytest.param({"contacts": [MUM], "source": "2005"}, id="contacts-source"),
+        pytest.param({"contacts": [MUM], "reverse": True}, id="contacts-reverse"),
         pytest.param({"destinations": [{"number": "2001"}]}, id="destination-dict"),
         pytest.param({"contacts": ["not an entity id"]}, id="contact-not-entity-id"),
     ],
@@ -764,7 +1147,7 @@ async def test_a_button_that_is_not_a_contact(
 async def test_schema_errors(
     hass: HomeAssistant, simulator: TimedSimulator, data: dict[str, Any]
 ) -> None:
-    """Values outside the schema's ranges never reach the handler or the provider."""
+    """Values outside the schema, and fields it lacks, never reach the provider."""
     events = async_capture_events(hass, EVENT_CALL_RESULT)
     before = len(simulator.requests)
 
@@ -789,33 +1172,58 @@ def test_schema_bounds_and_defaults(rounds: Any, delay: Any) -> None:
     assert data["delay"] == float(delay)
     defaults = CALL_UNTIL_ANSWERED_SCHEMA({"destinations": ["2001"]})
     assert (defaults["rounds"], defaults["delay"]) == (1, 0)
+    assert "connect_to" not in defaults
 
 
-async def _set_options(
-    hass: HomeAssistant, entry: MockConfigEntry, options: dict[str, Any]
-) -> None:
-    """Replace the entry's options."""
-    hass.config_entries.async_update_entry(entry, options=options)
-    await hass.async_block_till_done()
+# ---------------------------------------------------------------------------
+# The rails on an escalation
+# ---------------------------------------------------------------------------
+
+# Mum's number, the family's "connect to" numbers, the test numbers, the account's
+# extension: not Dad's number.
+ALLOWED = [MUM_NUMBER, "0207946*", "01632960*", EXTENSION]
 
 
 @pytest.mark.parametrize(
-    ("data", "field", "number"),
+    ("data", "options", "field", "number"),
     [
         pytest.param(
-            {"destinations": ["2001", "2002", "07700900123"]},
-            "destination",
+            {"destinations": [REJECTS, ANSWERS, "07700900123"]},
+            {},
+            "source",
             "07700900123",
             id="last-destination",
         ),
         pytest.param(
-            {"destinations": ["2001", "2002"], "source": "0770 090 0123"},
-            "source",
-            "07700900123",
-            id="source",
+            {"destinations": [REJECTS, ANSWERS], "connect_to": "0770 090 0999"},
+            {},
+            "destination",
+            "07700900999",
+            id="connect-to",
         ),
         pytest.param(
-            {"contacts": [DAD, GRAN]}, "destination", "2003", id="last-contact"
+            {"destinations": [REJECTS], "extension": OTHER_EXTENSION},
+            {},
+            "destination",
+            OTHER_EXTENSION,
+            id="connected-to-the-extension-field",
+        ),
+        pytest.param(
+            {"destinations": [REJECTS]},
+            {CONF_CONNECT_TO: OPTION_CONNECT_TO},
+            "destination",
+            OPTION_CONNECT_TO,
+            id="connected-to-the-accounts-option",
+        ),
+        pytest.param(
+            {"contacts": [MUM]},
+            {CONF_CONNECT_TO: OPTION_CONNECT_TO},
+            "destination",
+            OPTION_CONNECT_TO,
+            id="contact-connected-to-the-accounts-option",
+        ),
+        pytest.param(
+            {"contacts": [MUM, DAD]}, {}, "source", DAD_NUMBER, id="last-contact"
         ),
     ],
 )
@@ -825,12 +1233,16 @@ async def test_number_not_allowed(
     simulator: TimedSimulator,
     *,
     data: dict[str, Any],
+    options: dict[str, Any],
     field: str,
     number: str,
 ) -> None:
-    """An attempt outside the allowed numbers refuses the whole escalation up front."""
-    await _set_options(hass, init_integration, {CONF_ALLOWED_NUMBERS: ["2001", "2002"]})
+    """Any number of any attempt outside the allowed numbers refuses it all up front."""
+    await _set_options(
+        hass, init_integration, {CONF_ALLOWED_NUMBERS: ALLOWED} | options
+    )
     events = async_capture_events(hass, EVENT_CALL_RESULT)
+    before = len(simulator.requests)
 
     with pytest.raises(ServiceValidationError) as exc_info:
         await _escalate(hass, data)
@@ -839,23 +1251,112 @@ async def test_number_not_allowed(
     _assert_validation_error(exc_info.value, "number_not_allowed", placeholders)
     assert number in str(exc_info.value)
     await hass.async_block_till_done()
-    assert simulator.calls == []
+    assert len(simulator.requests) == before
     assert events == []
 
 
 async def test_allowed_numbers_are_rung(
     hass: HomeAssistant, init_integration: MockConfigEntry, simulator: TimedSimulator
 ) -> None:
-    """Attempts that match the allowed numbers (exact or prefix) are rung."""
+    """Attempts whose every number matches the allowed ones (exact, prefix) are rung."""
     await _set_options(
-        hass, init_integration, {CONF_ALLOWED_NUMBERS: ["2001486", "200*"]}
+        hass, init_integration, {CONF_ALLOWED_NUMBERS: [*ALLOWED, "077009002*"]}
     )
 
-    response = await _escalate(hass, {"contacts": [MUM, DAD]})
+    contacts = await _escalate(hass, {"contacts": [MUM, DAD]})
+    destinations = await _escalate(
+        hass, {"destinations": [REJECTS, ANSWERS], "connect_to": DAD_CONNECT_TO}
+    )
+
+    assert contacts is not None
+    assert contacts["answered_by"] == "Dad"
+    assert destinations is not None
+    assert destinations["answered_by"] == ANSWERS
+    assert [(c["source"], c["destination"]) for c in simulator.calls] == [
+        (MUM_NUMBER, EXTENSION),
+        (DAD_NUMBER, DAD_CONNECT_TO),
+        (REJECTS, DAD_CONNECT_TO),
+        (ANSWERS, DAD_CONNECT_TO),
+    ]
+
+
+async def test_a_number_refused_between_two_attempts_ends_the_escalation(
+    hass: HomeAssistant, init_integration: MockConfigEntry, simulator: TimedSimulator
+) -> None:
+    """Allowed numbers changed during the delay refuse the next attempt, unsent."""
+    await _set_options(hass, init_integration, {CONF_ALLOWED_NUMBERS: ALLOWED})
+    events = async_capture_events(hass, EVENT_CALL_RESULT)
+    call = hass.async_create_task(
+        _escalate(hass, {"destinations": [REJECTS, ANSWERS], "delay": 0.3})
+    )
+    await until(lambda: events)
+
+    await _set_options(
+        hass, init_integration, {CONF_ALLOWED_NUMBERS: [REJECTS, EXTENSION]}
+    )
+    with pytest.raises(ServiceValidationError) as exc_info:
+        await call
+
+    placeholders = {"field": "source", "number": ANSWERS}
+    _assert_validation_error(exc_info.value, "number_not_allowed", placeholders)
+    await hass.async_block_till_done()
+    assert simulator.rung_first == [REJECTS]
+    assert [(e.data["source"], e.data["error"]) for e in events] == [(REJECTS, "api")]
+
+
+async def test_a_press_within_the_cooldown_is_not_an_answer(
+    hass: HomeAssistant, init_integration: MockConfigEntry, simulator: TimedSimulator
+) -> None:
+    """Only an attempt that rang with wait on and was answered may be answered_by."""
+    await hass.services.async_call(
+        "button", "press", {ATTR_ENTITY_ID: DAD}, blocking=True
+    )
+    dad = {"source": DAD_NUMBER, "destination": DAD_CONNECT_TO, "cidname": "DAD"}
+    assert _rung(simulator) == [_wire(wait="0", **dad)]
+
+    response = await _escalate(hass, {"contacts": [DAD, GRAN]})
 
     assert response is not None
+    # Dad's phone rings again, this time waiting for the answer, and he answers.
+    assert _rung(simulator)[1:] == [_wire(**dad)]
     assert response["answered_by"] == "Dad"
-    assert [call["destination"] for call in simulator.calls] == ["2001486", "2002"]
+    [attempt] = response["attempts"]
+    assert attempt["suppressed"] is False
+    assert attempt["message"] == "Call answered"
+
+
+async def test_an_answer_within_the_cooldown_is_an_answer(
+    hass: HomeAssistant, init_integration: MockConfigEntry, simulator: TimedSimulator
+) -> None:
+    """A contact who answered the same call seconds ago is not rung again."""
+    first = await _escalate(hass, {"contacts": [DAD]})
+    second = await _escalate(hass, {"contacts": [DAD, GRAN]})
+
+    assert first is not None
+    assert first["answered_by"] == "Dad"
+    assert second is not None
+    assert simulator.rung_first == [DAD_NUMBER]
+    assert second["answered_by"] == "Dad"
+    [attempt] = second["attempts"]
+    assert attempt["suppressed"] is True
+    assert attempt["rings_first"] == DAD_NUMBER
+
+
+async def test_a_failed_attempt_starts_no_cooldown(
+    hass: HomeAssistant, init_integration: MockConfigEntry, simulator: TimedSimulator
+) -> None:
+    """A number that rejected rings again in the next escalation, and then answers."""
+    simulator.phones[ANSWERS] = "reject"
+    first = await _escalate(hass, {"destinations": [ANSWERS]})
+    simulator.phones[ANSWERS] = "answer"
+    second = await _escalate(hass, {"destinations": [ANSWERS]})
+
+    assert first is not None
+    assert first["answered_by"] is None
+    assert second is not None
+    assert second["answered_by"] == ANSWERS
+    assert second["attempts"][0]["suppressed"] is False
+    assert simulator.rung_first == [ANSWERS, ANSWERS]
 
 
 # ---------------------------------------------------------------------------
@@ -867,17 +1368,17 @@ async def test_entry_optional_with_one_loaded(
     hass: HomeAssistant, init_integration: MockConfigEntry, simulator: TimedSimulator
 ) -> None:
     """With one loaded entry, naming it is optional; naming it works too."""
-    first = await _escalate(hass, {"destinations": ["2001"]})
+    first = await _escalate(hass, {"destinations": ["01632960001"]})
     second = await _escalate(
         hass,
-        {"destinations": ["2002"], "config_entry_id": init_integration.entry_id},
+        {"destinations": ["01632960002"], "config_entry_id": init_integration.entry_id},
     )
 
     assert first is not None
     assert second is not None
     assert first["attempts"][0]["config_entry_id"] == init_integration.entry_id
     assert second["attempts"][0]["config_entry_id"] == init_integration.entry_id
-    assert [call["destination"] for call in simulator.calls] == ["2001", "2002"]
+    assert simulator.rung_first == ["01632960001", "01632960002"]
 
 
 async def test_contacts_decide_the_account(
@@ -893,12 +1394,16 @@ async def test_contacts_decide_the_account(
     assert office is not None
     assert family is not None
     assert office["answered_by"] == "Office"
+    # Office's number rings first, connected to its account's own extension.
     assert office["attempts"] == [
         _answered(
             office_entry,
+            "02079460301",
             contact="Office",
-            destination="3001",
+            ring_first="contact_number",
+            source="02079460301",
             extension=OTHER_EXTENSION,
+            destination=OTHER_EXTENSION,
         )
     ]
     assert family["answered_by"] == "Dad"
@@ -906,9 +1411,13 @@ async def test_contacts_decide_the_account(
         init_integration.entry_id
     }
     assert [
-        (c["auth"] == SINGLE_TOKEN, c["auth"] == ALL_TOKEN, c["destination"])
+        (c["auth"] == SINGLE_TOKEN, c["auth"] == ALL_TOKEN, c["source"])
         for c in simulator.calls
-    ] == [(True, False, "3001"), (False, True, "2001486"), (False, True, "2002")]
+    ] == [
+        (True, False, "02079460301"),
+        (False, True, MUM_NUMBER),
+        (False, True, DAD_NUMBER),
+    ]
     await hass.async_block_till_done()
     office_last = hass.states.get("event.extension_7654321_last_call")
     assert office_last is not None
@@ -924,7 +1433,7 @@ async def test_destinations_with_two_loaded_need_the_entry(
 ) -> None:
     """Numbers alone do not tell the account: entry_required."""
     with pytest.raises(ServiceValidationError) as exc_info:
-        await _escalate(hass, {"destinations": ["2001"]})
+        await _escalate(hass, {"destinations": [ANSWERS]})
 
     _assert_validation_error(exc_info.value, "entry_required", {"count": "2"})
     assert simulator.calls == []
@@ -984,7 +1493,7 @@ async def test_contact_of_an_unloaded_account(
 
 
 # ---------------------------------------------------------------------------
-# A stopped script, an unloaded entry
+# A stopped script, a caller that stops waiting, an unloaded entry
 # ---------------------------------------------------------------------------
 
 
@@ -998,13 +1507,7 @@ async def test_stopping_the_script_stops_the_escalation(
 ) -> None:
     """The attempt in flight completes and reports; no attempt starts after the stop."""
     simulator.ring_time = 0.5
-    await _set_up_script(
-        hass,
-        {
-            "destinations": [REJECTS, ANSWERS],
-            "delay": delay,
-        },
-    )
+    await _set_up_script(hass, {"destinations": [REJECTS, ANSWERS], "delay": delay})
     events = async_capture_events(hass, EVENT_CALL_RESULT)
 
     await _stop_the_script_while_it_rings(hass, simulator)
@@ -1015,13 +1518,13 @@ async def test_stopping_the_script_stops_the_escalation(
 
     # Attempt 1 completes and reports, as any call whose caller stopped waiting.
     await until(lambda: events)
-    assert [(e.data["destination"], e.data["message"]) for e in events] == [
+    assert [(e.data["source"], e.data["message"]) for e in events] == [
         (REJECTS, "Call rejected")
     ]
     # Well past the delay: attempt 2 would have been sent by now.
     await asyncio.sleep(delay + 0.3)
     await hass.async_block_till_done()
-    assert [call["destination"] for call in simulator.calls] == [REJECTS]
+    assert simulator.rung_first == [REJECTS]
     assert simulator.in_flight == 0
     assert len(events) == 1
     assert _problems(caplog) == []
@@ -1035,7 +1538,7 @@ async def test_stopping_the_script_during_a_refused_attempt(
 ) -> None:
     """An attempt refused after the stop still asks for a token; nothing is logged."""
     simulator.next_faults = [Fault(delay=0.4, body=b"ERR:Invalid authentication")]
-    await _set_up_script(hass, {"destinations": ["2001", "2002"]})
+    await _set_up_script(hass, {"destinations": [ANSWERS, REJECTS]})
     events = async_capture_events(hass, EVENT_CALL_RESULT)
     before = len(simulator.requests)
 
@@ -1046,9 +1549,7 @@ async def test_stopping_the_script_during_a_refused_attempt(
     gc.collect()  # an exception nobody retrieved is logged when its task is freed
     await asyncio.sleep(0)
 
-    assert [(e.data["destination"], e.data["error"]) for e in events] == [
-        ("2001", "auth")
-    ]
+    assert [(e.data["source"], e.data["error"]) for e in events] == [(ANSWERS, "auth")]
     assert len(simulator.requests) == before + 1
     assert list(init_integration.async_get_active_flows(hass, {SOURCE_REAUTH}))
     assert _problems(caplog) == []
@@ -1077,10 +1578,10 @@ async def test_unload_after_the_script_stopped(
     gc.collect()  # an exception nobody retrieved is logged when its task is freed
     await asyncio.sleep(0)
 
-    assert [(e.data["destination"], e.data["error"]) for e in events] == [
+    assert [(e.data["source"], e.data["error"]) for e in events] == [
         (REJECTS, "cancelled")
     ]
-    assert [c["destination"] for c in simulator.calls] == [REJECTS]
+    assert simulator.rung_first == [REJECTS]
     assert _problems(caplog) == []
 
 
@@ -1101,7 +1602,7 @@ async def test_a_caller_that_stops_waiting_during_the_delay(
     async with asyncio.timeout(2):
         await hass.async_block_till_done(wait_background_tasks=True)
 
-    assert [c["destination"] for c in simulator.calls] == [REJECTS]
+    assert simulator.rung_first == [REJECTS]
     assert len(events) == 1
 
 
@@ -1126,10 +1627,10 @@ async def test_unload_while_an_attempt_rings(
     assert str(err) == translated("call_failed_cancelled", err.translation_placeholders)
     await asyncio.sleep(0.6)
     await hass.async_block_till_done()
-    assert [(e.data["destination"], e.data["error"]) for e in events] == [
+    assert [(e.data["source"], e.data["error"]) for e in events] == [
         (REJECTS, "cancelled")
     ]
-    assert [c["destination"] for c in simulator.calls] == [REJECTS]
+    assert simulator.rung_first == [REJECTS]
 
 
 async def test_unload_during_the_delay(
@@ -1150,10 +1651,8 @@ async def test_unload_during_the_delay(
     await asyncio.sleep(0.5)
     await hass.async_block_till_done()
     # Nothing was in flight, so nothing more to report: attempt 1's result only.
-    assert [(e.data["destination"], e.data["error"]) for e in events] == [
-        (REJECTS, "api")
-    ]
-    assert [c["destination"] for c in simulator.calls] == [REJECTS]
+    assert [(e.data["source"], e.data["error"]) for e in events] == [(REJECTS, "api")]
+    assert simulator.rung_first == [REJECTS]
 
 
 # ---------------------------------------------------------------------------
@@ -1172,7 +1671,7 @@ async def test_response_only_when_asked(
     )
 
     assert response is None
-    assert [c["destination"] for c in simulator.calls] == [REJECTS, ANSWERS]
+    assert simulator.rung_first == [REJECTS, ANSWERS]
     await hass.async_block_till_done()
     assert [e.data["success"] for e in events] == [False, True]
 
@@ -1186,7 +1685,7 @@ async def test_response_only_when_asked(
     ("service", "data"),
     [
         (SERVICE_CALL_UNTIL_ANSWERED, {"contacts": [DAD]}),
-        (SERVICE_CALL_UNTIL_ANSWERED, {"destinations": ["2001"]}),
+        (SERVICE_CALL_UNTIL_ANSWERED, {"destinations": [ANSWERS]}),
         (SERVICE_PLACE_CALL, {"destination": "2001"}),
     ],
     ids=["escalate-contacts", "escalate-destinations", "place-call"],
@@ -1208,14 +1707,7 @@ async def test_non_admin_user_is_refused(
     events = async_capture_events(hass, EVENT_CALL_RESULT)
 
     with pytest.raises(Unauthorized) as exc_info:
-        await hass.services.async_call(
-            DOMAIN,
-            service,
-            data,
-            blocking=True,
-            context=Context(user_id=user.id),
-            return_response=True,
-        )
+        await _call(hass, service, data, context=Context(user_id=user.id))
 
     assert not isinstance(exc_info.value, UnknownUser)
     assert exc_info.value.context is not None
@@ -1231,7 +1723,7 @@ async def test_unknown_user_is_refused(
     """A context naming no known user is refused too."""
     with pytest.raises(UnknownUser):
         await _escalate(
-            hass, {"destinations": ["2001"]}, context=Context(user_id="nobody")
+            hass, {"destinations": [ANSWERS]}, context=Context(user_id="nobody")
         )
     assert simulator.calls == []
 
@@ -1251,7 +1743,7 @@ async def test_non_admin_websocket_call_is_refused(
             "type": "call_service",
             "domain": DOMAIN,
             "service": SERVICE_CALL_UNTIL_ANSWERED,
-            "service_data": {"destinations": ["2001"]},
+            "service_data": {"destinations": [ANSWERS]},
             "return_response": True,
         }
     )
@@ -1278,20 +1770,16 @@ async def test_admin_and_automation_may_run_the_actions(
     response = await _escalate(
         hass, {"destinations": [REJECTS, ANSWERS]}, context=context
     )
-    placed = await hass.services.async_call(
-        DOMAIN,
-        SERVICE_PLACE_CALL,
-        {"destination": "2004"},
-        blocking=True,
-        context=context,
-        return_response=True,
+    placed = await _call(
+        hass, SERVICE_PLACE_CALL, {"destination": "2004"}, context=context
     )
 
     assert response is not None
     assert response["answered_by"] == ANSWERS
     assert placed is not None
     assert placed["success"] is True
-    assert [c["destination"] for c in simulator.calls] == [REJECTS, ANSWERS, "2004"]
+    # place_call's default order rings the account's extension first.
+    assert simulator.rung_first == [REJECTS, ANSWERS, EXTENSION]
     await hass.async_block_till_done()
     assert {e.context.id for e in events} == {context.id}
 
@@ -1307,11 +1795,17 @@ async def test_admin_only_off_opens_the_actions(
     context = Context(user_id=hass_read_only_user.id)
 
     response = await _escalate(hass, {"contacts": [MUM, DAD]}, context=context)
-    await _place_call_as(hass, {"destination": "2004"}, context)
+    await _call(
+        hass,
+        SERVICE_PLACE_CALL,
+        {"destination": "2004"},
+        context=context,
+        return_response=False,
+    )
 
     assert response is not None
     assert response["answered_by"] == "Dad"
-    assert [c["destination"] for c in simulator.calls] == ["2001486", "2002", "2004"]
+    assert simulator.rung_first == [MUM_NUMBER, DAD_NUMBER, EXTENSION]
 
 
 async def test_non_admin_may_press_and_notify_a_contact(
@@ -1324,9 +1818,10 @@ async def test_non_admin_may_press_and_notify_a_contact(
     context = Context(user_id=household_user.id)
     events = async_capture_events(hass, EVENT_CALL_RESULT)
 
-    await hass.services.async_call(
-        "button", "press", {ATTR_ENTITY_ID: GRAN}, blocking=True, context=context
-    )
+    for button in (GRAN, PLUMBER):
+        await hass.services.async_call(
+            "button", "press", {ATTR_ENTITY_ID: button}, blocking=True, context=context
+        )
     await hass.services.async_call(
         "notify",
         "send_message",
@@ -1335,13 +1830,21 @@ async def test_non_admin_may_press_and_notify_a_contact(
         context=context,
     )
 
-    assert [(c["destination"], c.get("cidname")) for c in simulator.calls] == [
-        ("2003", None),
-        ("2002", "Smoke in the kitchen"),
+    # Gran's extension rings first; Plumber is quick dial: your extension first.
+    assert _rung(simulator) == [
+        _wire(extension=GRAN_EXTENSION),
+        _wire(destination=PLUMBER_NUMBER, wait="0"),
+        _wire(
+            source=DAD_NUMBER,
+            destination=DAD_CONNECT_TO,
+            cidname="Smoke in the kitchen",
+            wait="0",
+        ),
     ]
     await hass.async_block_till_done()
     assert [(e.data["contact"], e.data["success"]) for e in events] == [
         ("Gran", True),
+        ("Plumber", True),
         ("Dad", True),
     ]
     assert {e.context.user_id for e in events} == {household_user.id}
@@ -1374,46 +1877,7 @@ async def test_a_script_started_by_a_non_admin_user_is_refused(
     await hass.services.async_call(
         "script", "escalate", blocking=True, context=Context(user_id=hass_admin_user.id)
     )
-    assert [c["destination"] for c in simulator.calls] == [ANSWERS]
-
-
-# ---------------------------------------------------------------------------
-# The rails on an escalation
-# ---------------------------------------------------------------------------
-
-
-async def test_a_press_within_the_cooldown_is_not_an_answer(
-    hass: HomeAssistant, init_integration: MockConfigEntry, simulator: TimedSimulator
-) -> None:
-    """Only an attempt that rang with wait on and was answered may be answered_by."""
-    await hass.services.async_call(
-        "button", "press", {ATTR_ENTITY_ID: DAD}, blocking=True
-    )
-    assert _rung(simulator) == [_wire(destination="2002", cidname="DAD", wait="0")]
-
-    response = await _escalate(hass, {"contacts": [DAD, GRAN]})
-
-    assert response is not None
-    # Dad's phone rings again, this time waiting for the answer, and he answers.
-    assert _rung(simulator)[1:] == [_wire(destination="2002", cidname="DAD", wait="1")]
-    assert response["answered_by"] == "Dad"
-    [attempt] = response["attempts"]
-    assert attempt["suppressed"] is False
-    assert attempt["message"] == "Call answered"
-
-
-async def test_an_answer_within_the_cooldown_is_an_answer(
-    hass: HomeAssistant, init_integration: MockConfigEntry, simulator: TimedSimulator
-) -> None:
-    """A contact who answered the same call seconds ago is not rung again."""
-    first = await _escalate(hass, {"contacts": [DAD]})
-    second = await _escalate(hass, {"contacts": [DAD, GRAN]})
-
-    assert first is not None
-    assert second is not None
-    assert _rung(simulator) == [_wire(destination="2002", cidname="DAD", wait="1")]
-    assert second["answered_by"] == "Dad"
-    assert second["attempts"][0]["suppressed"] is True
+    assert simulator.rung_first == [ANSWERS]
 
 
 # ---------------------------------------------------------------------------
@@ -1421,18 +1885,23 @@ async def test_an_answer_within_the_cooldown_is_an_answer(
 # ---------------------------------------------------------------------------
 
 
-def test_services_yaml_contacts_are_this_integrations_buttons() -> None:
-    """The contacts selector offers only this integration's buttons, several of them."""
+def test_services_yaml_declares_the_schemas_fields() -> None:
+    """services.yaml declares the schema's fields, no source or reverse, selectors."""
     services = yaml.safe_load((INTEGRATION / "services.yaml").read_text())
     fields = services[SERVICE_CALL_UNTIL_ANSWERED]["fields"]
 
+    assert set(fields) == {str(key) for key in CALL_UNTIL_ANSWERED_SCHEMA.schema}
+    assert not {"source", "reverse", "wait"} & set(fields)
     assert fields["contacts"]["selector"] == {
         "entity": {
             "multiple": True,
             "filter": [{"integration": DOMAIN, "domain": "button"}],
         }
     }
-    assert fields["destinations"]["selector"]["text"]["multiple"] is True
+    assert fields["destinations"]["selector"] == {
+        "text": {"type": "tel", "multiple": True}
+    }
+    assert fields["connect_to"]["selector"] == {"text": {"type": "tel"}}
     assert fields["rounds"]["selector"]["number"]["min"] == 1
     assert fields["rounds"]["selector"]["number"]["max"] == 10
     assert fields["delay"]["selector"]["number"]["min"] == 0
@@ -1460,6 +1929,7 @@ def test_call_until_answered_has_an_icon_and_translations() -> None:
         "unknown_contact",
         "contact_of_another_account",
         "contact_fields",
+        "contact_rings_your_extension",
         "number_not_allowed",
     ):
         assert TRANSLATIONS["exceptions"][key]["message"], key

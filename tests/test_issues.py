@@ -125,8 +125,12 @@ async def test_failures_that_say_nothing_about_the_account(
     entry = await _set_up(hass, make_entry(simulator.url))
     simulator.ring_time = 0.01
     if arrange == "unanswered":
+        # Each number rings first (as the source): two reject, two ring out.
         numbers = ["2001486", "2002408", "2003486", "2004408"]
-        data = [{"destination": number, "wait": True} for number in numbers]
+        data = [
+            {"source": number, "destination": "2000", "wait": True}
+            for number in numbers
+        ]
     else:
         entry.runtime_data.client.url = f"http://127.0.0.1:{free_port()}{PATH}"
         data = [{"destination": f"200{i}"} for i in range(4)]

@@ -49,11 +49,11 @@ class EchoSimulator(Simulator):
     matched to the wrong call cannot go unnoticed.
     """
 
-    async def _model(self, fields: Mapping[str, str]) -> str:
+    async def _ring(self, fields: Mapping[str, str], legs: tuple[str, str]) -> str:
         """Wait 0-49 ms (set by the destination), then echo the destination."""
-        destination = fields.get("destination", "")
+        destination = fields["destination"]
         await asyncio.sleep(int(destination[-2:] or 0) % 50 / 1000)
-        reply = await super()._model(fields)
+        reply = await super()._ring(fields, legs)
         return f"{reply} to {destination}" if reply.startswith("OK:") else reply
 
 

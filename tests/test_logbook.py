@@ -35,12 +35,17 @@ def auto_enable_custom_integrations(
 
 @pytest.fixture
 def mock_config_entry(simulator: Simulator) -> MockConfigEntry:
-    """Return an account with the contact Mum."""
+    """Return an account whose contacts ring Mum's and Gate's phones, or quick dial."""
     return make_entry(
         simulator.url,
         contacts={
-            "Mum": {"destination": "07700900123"},
-            "Gate": {"destination": "2001486", "wait": True},
+            "Mum": {"destination": "07700900123", "ring_first": "contact_number"},
+            "Plumber": {"destination": "02079460958"},
+            "Gate": {
+                "destination": "2001486",
+                "ring_first": "contact_number",
+                "wait": True,
+            },
         },
     )
 
@@ -85,24 +90,30 @@ async def test_calls_in_the_logbook(
     mock_config_entry: MockConfigEntry,
     simulator: Simulator,
 ) -> None:
-    """Requested, answered and failed calls read as sentences, linked to Last call."""
+    """Each call says whose phone rang first and how it ended, linked to Last call."""
     start = await _set_up(hass, mock_config_entry)
-    await hass.services.async_call(
-        "button", "press", {ATTR_ENTITY_ID: "button.mum_call"}, blocking=True
-    )
+    for contact in ("mum", "plumber"):
+        await hass.services.async_call(
+            "button", "press", {ATTR_ENTITY_ID: f"button.{contact}_call"}, blocking=True
+        )
     await place_call(hass, {"destination": "0800 123", "wait": True})
+    await place_call(hass, {"source": "07700 900456", "destination": "2001"})
+    await place_call(hass, {"destination": "0800 456", "reverse": True})
     with pytest.raises(HomeAssistantError):
         await hass.services.async_call(
             "button", "press", {ATTR_ENTITY_ID: "button.gate_call"}, blocking=True
         )
-    assert len(simulator.calls) == 3
+    assert len(simulator.calls) == 6
 
     entries = await _logbook(hass, hass_ws_client, start)
 
     assert [entry["message"] for entry in entries] == [
-        "Call to Mum (07700900123) requested",
-        "Call to 0800123 answered",
-        "Call to Gate (2001486) failed: Call rejected",
+        "Rang Mum (07700900123): requested",
+        "Call from extension 1234567 to Plumber (02079460958): requested",
+        "Call from extension 1234567 to 0800123: the extension answered",
+        "Rang 07700900456: requested",
+        "Rang 0800456: requested",
+        "Rang Gate (2001486): failed: Call rejected",
     ]
     assert {entry["name"] for entry in entries} == {"Spectronics VoIP"}
     assert {entry["entity_id"] for entry in entries} == {LAST_CALL}
@@ -111,6 +122,9 @@ async def test_calls_in_the_logbook(
         (entry["context_domain"], entry["context_service"]) for entry in entries
     ] == [
         ("button", "press"),
+        ("button", "press"),
+        (DOMAIN, "place_call"),
+        (DOMAIN, "place_call"),
         (DOMAIN, "place_call"),
         ("button", "press"),
     ]
@@ -124,20 +138,29 @@ async def test_a_call_held_back_by_the_cooldown_reads_as_not_sent(
 ) -> None:
     """A press within the cooldown sent nothing: the logbook must not say requested."""
     start = await _set_up(hass, mock_config_entry)
-    for _ in range(2):
+    for contact in ("mum", "mum", "plumber", "plumber"):
         await hass.services.async_call(
-            "button", "press", {ATTR_ENTITY_ID: "button.mum_call"}, blocking=True
+            "button", "press", {ATTR_ENTITY_ID: f"button.{contact}_call"}, blocking=True
         )
-    assert len(simulator.calls) == 1
+    assert len(simulator.calls) == 2
 
-    sent, held_back = await _logbook(hass, hass_ws_client, start)
-
-    assert sent["message"] == "Call to Mum (07700900123) requested"
-    assert held_back["message"].startswith(
-        "Call to Mum (07700900123) not sent: an identical call succeeded "
+    mum, mum_held_back, plumber, plumber_held_back = await _logbook(
+        hass, hass_ws_client, start
     )
-    assert held_back["message"].endswith("within the 30 s cooldown")
-    assert held_back["entity_id"] == LAST_CALL
+
+    assert mum["message"] == "Rang Mum (07700900123): requested"
+    assert mum_held_back["message"].startswith(
+        "Mum (07700900123): not sent: an identical call succeeded "
+    )
+    assert plumber["message"] == (
+        "Call from extension 1234567 to Plumber (02079460958): requested"
+    )
+    assert plumber_held_back["message"].startswith(
+        "Call from extension 1234567 to Plumber (02079460958): not sent: an identical"
+    )
+    for held_back in (mum_held_back, plumber_held_back):
+        assert held_back["message"].endswith("within the 30 s cooldown")
+        assert held_back["entity_id"] == LAST_CALL
 
 
 async def test_event_of_a_removed_account_is_still_described(
@@ -145,24 +168,31 @@ async def test_event_of_a_removed_account_is_still_described(
     hass_ws_client: WebSocketGenerator,
     mock_config_entry: MockConfigEntry,
 ) -> None:
-    """A recorded event whose account is gone still reads, with no entity."""
+    """A recorded event whose account is gone still reads, with no entity.
+
+    So do events recorded by 0.1, which had no rings_first (nor ring_first).
+    """
     start = await _set_up(hass, mock_config_entry)
+    old = {"config_entry_id": "gone", "contact": None, "success": True, "wait": False}
+    hass.bus.async_fire(EVENT_CALL_RESULT, old | {"destination": "123"})
     hass.bus.async_fire(
         EVENT_CALL_RESULT,
-        {
-            "config_entry_id": "gone",
-            "contact": None,
-            "destination": "123",
-            "wait": False,
-            "success": True,
-            "message": "Call request sent",
+        old
+        | {
+            "contact": "Mum",
+            "extension": "1234567",
+            "destination": "2001",
+            "source": "07700900123",
+            "reverse": False,
+            "wait": True,
         },
     )
 
-    [entry] = await _logbook(hass, hass_ws_client, start)
+    first, second = await _logbook(hass, hass_ws_client, start)
 
-    assert entry["message"] == "Call to 123 requested"
-    assert "entity_id" not in entry or entry["entity_id"] is None
+    assert first["message"] == "Call to 123: requested"
+    assert "entity_id" not in first or first["entity_id"] is None
+    assert second["message"] == "Rang Mum (07700900123): answered"
 
 
 async def test_calls_under_last_call_and_on_the_contacts_device(
@@ -201,13 +231,15 @@ async def test_calls_under_last_call_and_on_the_contacts_device(
     by_account = await _logbook(hass, hass_ws_client, start, device_ids=[account.id])
 
     assert [entry["message"] for entry in by_entity] == [
-        "Call to Mum (07700900123) requested",
-        "Call to Mum (07700900123) requested",
-        "Call to 0800123 requested",
+        "Rang Mum (07700900123): requested",
+        "Rang Mum (07700900123): requested",
+        "Call from extension 1234567 to 0800123: requested",
     ]
     assert [entry["message"] for entry in by_mum] == [
-        "Call to Mum (07700900123) requested",
-        "Call to Mum (07700900123) requested",
+        "Rang Mum (07700900123): requested",
+        "Rang Mum (07700900123): requested",
     ]
     assert by_gate == []
-    assert [entry["message"] for entry in by_account] == ["Call to 0800123 requested"]
+    assert [entry["message"] for entry in by_account] == [
+        "Call from extension 1234567 to 0800123: requested"
+    ]

@@ -31,7 +31,7 @@ from homeassistant.data_entry_flow import FlowResultType
 from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
 
 from .common import call_result, free_port, make_entry, place_call, translated
-from .simulator import PATH, Fault, Simulator
+from .simulator import EXTENSION, PATH, Fault, Simulator
 
 LAST_CALL = "event.extension_1234567_last_call"
 
@@ -47,13 +47,19 @@ async def _set_up(hass: HomeAssistant, entry: MockConfigEntry) -> MockConfigEntr
 async def _account(
     hass: HomeAssistant, simulator: Simulator, **options: Any
 ) -> MockConfigEntry:
-    """Set up an account with these options and the contact Mum."""
+    """Set up an account with these options, quick-dial Mum and a ringing Mobile."""
     return await _set_up(
         hass,
         make_entry(
             simulator.url,
             options=options,
-            contacts={"Mum": {"destination": "07700900123"}},
+            contacts={
+                "Mum": {"destination": "07700900123"},
+                "Mobile": {
+                    "destination": "07700900456",
+                    "ring_first": "contact_number",
+                },
+            },
         ),
     )
 
@@ -243,7 +249,8 @@ async def test_identical_calls_at_once_after_a_failure_are_each_tried(
     """When the first of identical calls fails, the next one is sent."""
     await _account(hass, simulator)
     simulator.ring_time = 0.1
-    tasks = [_start(hass, {"destination": "2001486", "wait": True}) for _ in range(2)]
+    simulator.phones[EXTENSION] = "reject"
+    tasks = [_start(hass, {"destination": "2001", "wait": True}) for _ in range(2)]
 
     results = await asyncio.gather(*tasks, return_exceptions=True)
 
@@ -326,16 +333,19 @@ async def test_the_limit_holds_across_call_paths(
         hass.services.async_call(
             "notify",
             "send_message",
-            {ATTR_ENTITY_ID: "notify.mum", "message": "Dinner"},
+            {ATTR_ENTITY_ID: "notify.mobile", "message": "Dinner"},
             blocking=True,
         ),
     )
 
     assert simulator.max_in_flight == 1
-    assert [(call["destination"], call.get("cidname")) for call in simulator.calls] == [
-        ("2001", None),
-        ("07700900123", None),
-        ("07700900123", "Dinner"),
+    assert [
+        (call.get("source"), call["destination"], call.get("cidname"))
+        for call in simulator.calls
+    ] == [
+        (None, "2001", None),
+        (None, "07700900123", None),
+        ("07700900456", EXTENSION, "Dinner"),
     ]
 
 
@@ -503,7 +513,10 @@ async def test_rails_in_the_options_flow(
     )
 
     assert result["type"] is FlowResultType.CREATE_ENTRY
-    assert entry.options == user_input | {CONF_ALLOWED_NUMBERS: ["+447*", "2001"]}
+    assert entry.options == user_input | {
+        CONF_ALLOWED_NUMBERS: ["+447*", "2001"],
+        "connect_to": "",
+    }
     with pytest.raises(ServiceValidationError):
         await place_call(hass, {"destination": "2002"})
     await place_call(hass, {"destination": "2001"})

@@ -52,6 +52,7 @@ from .simulator import (
     EXTENSION,
     OTHER_EXTENSION,
     SINGLE_TOKEN,
+    Answer,
     Fault,
     Simulator,
 )
@@ -62,12 +63,14 @@ OTHER_DESTINATION = "+4402012345679"
 RESULT_KEYS = {
     "config_entry_id",
     "contact",
+    "ring_first",
     "extension",
     "destination",
     "source",
     "cidname",
     "reverse",
     "wait",
+    "rings_first",
     "suppressed",
     "success",
     "message",
@@ -563,6 +566,7 @@ async def test_each_entry_uses_its_own_account(
                 "cidname": None,
                 "reverse": False,
                 "wait": False,
+                "rings_first": EXTENSION,
                 "message": "Call request sent",
             },
             id="defaults",
@@ -581,6 +585,7 @@ async def test_each_entry_uses_its_own_account(
                 "cidname": "Front door",
                 "reverse": True,
                 "wait": True,
+                "rings_first": "07700900123",
                 "message": "Call answered",
             },
             id="everything",
@@ -605,6 +610,7 @@ async def test_response_and_event_on_success(
         == {
             "config_entry_id": init_integration.entry_id,
             "contact": None,
+            "ring_first": None,
             "destination": NORMALIZED,
             "suppressed": False,
             "success": True,
@@ -661,8 +667,8 @@ async def _wrong_token(
 async def _rejected(
     hass: HomeAssistant, entry: MockConfigEntry, simulator: Simulator
 ) -> dict[str, Any]:
-    """Call a destination that rejects the call."""
-    return {"destination": "+44 20 7946 0486", "wait": True}
+    """Ring a source first that rejects the call."""
+    return {"source": "+44 20 7946 0486", "wait": True}
 
 
 async def _stopped(
@@ -757,15 +763,18 @@ async def test_failures(
     assert len(events) == 1
     event = call_result(events[0])
     assert set(event) == RESULT_KEYS
+    source = data["source"].replace(" ", "") if "source" in data else None
     assert event == {
         "config_entry_id": init_integration.entry_id,
         "contact": None,
+        "ring_first": None,
         "extension": EXTENSION,
         "destination": data["destination"].replace(" ", ""),
-        "source": None,
+        "source": source,
         "cidname": None,
         "reverse": False,
         "wait": data.get("wait", False),
+        "rings_first": source or EXTENSION,
         "suppressed": False,
         "success": False,
         "message": err.translation_placeholders["message"],
@@ -817,11 +826,27 @@ async def test_other_failures_do_not_start_reauth(
 
 
 @pytest.mark.parametrize(
-    ("destination", "success", "message"),
+    ("data", "answers", "success", "message"),
     [
-        pytest.param("+441234567890", True, "Call answered", id="answered"),
-        pytest.param("+441234567486", False, "Call rejected", id="rejected"),
-        pytest.param("+441234567408", False, "Call timed out", id="timed-out"),
+        pytest.param({}, "answer", True, "Call answered", id="answered"),
+        pytest.param({}, "reject", False, "Call rejected", id="rejected"),
+        pytest.param({}, "timeout", False, "Call timed out", id="timed-out"),
+        # The destination never answers: your extension did, and that is what
+        # wait reports in the default order.
+        pytest.param(
+            {"destination": "+441234567486"},
+            "answer",
+            True,
+            "Call answered",
+            id="destination-not-reported",
+        ),
+        pytest.param(
+            {"source": "07700900123"},
+            "timeout",
+            True,
+            "Call answered",
+            id="source-answers",
+        ),
     ],
 )
 async def test_wait_outcomes(
@@ -829,14 +854,19 @@ async def test_wait_outcomes(
     init_integration: MockConfigEntry,
     simulator: Simulator,
     *,
-    destination: str,
+    data: dict[str, Any],
+    answers: Answer,
     success: bool,
     message: str,
 ) -> None:
-    """With wait, the reply reports whether the extension answered."""
+    """With wait, the reply reports whether the phone rung first answered.
+
+    `answers` is what the account's extension does when it rings.
+    """
+    simulator.phones[EXTENSION] = answers
     events = async_capture_events(hass, EVENT_CALL_RESULT)
     before = len(simulator.requests)
-    data = {"destination": destination, "wait": True}
+    data = {"destination": "+441234567890", "wait": True} | data
 
     if success:
         response = await place_call(hass, data, return_response=True)
@@ -848,12 +878,15 @@ async def test_wait_outcomes(
         assert exc_info.value.translation_key == "call_failed_api"
         assert exc_info.value.translation_placeholders == {"message": message}
 
-    assert _one_request(simulator, before) == _wire(destination=destination, wait="1")
+    assert _one_request(simulator, before) == _wire(
+        **{key: str(value) for key, value in data.items() if key != "wait"}, wait="1"
+    )
     await hass.async_block_till_done()
     assert [(e.data["success"], e.data["message"]) for e in events] == [
         (success, message)
     ]
     assert events[0].data["error"] == (None if success else "api")
+    assert events[0].data["rings_first"] == data.get("source", EXTENSION)
 
 
 async def _until_ringing(simulator: Simulator) -> None:
@@ -975,7 +1008,7 @@ async def test_token_never_leaks_at_debug(
             return_response=True,
         )
     )
-    await _fails({"destination": "0123486", "wait": True})  # api
+    await _fails({"source": "0123486", "destination": "2001", "wait": True})  # api
     await _fails({"destination": "not a number"})  # validation
     await _fails({"destination": DESTINATION, "extension": "12"})  # validation
     simulator.set_fault("drop")

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 from homeassistant.config_entries import ConfigEntry
 from homeassistant.const import CONF_API_TOKEN, CONF_URL, Platform
 from homeassistant.core import HomeAssistant, callback
@@ -21,7 +24,19 @@ from .api import (
     SpectronicsError,
     SpectronicsExtensionError,
 )
-from .const import CONF_EXTENSION, DOMAIN
+from .const import (
+    CONF_CIDNAME,
+    CONF_CONNECT_TO,
+    CONF_DESTINATION,
+    CONF_EXTENSION,
+    CONF_REVERSE,
+    CONF_RING_FIRST,
+    CONF_SOURCE,
+    CONF_WAIT,
+    DOMAIN,
+    RING_CONTACT_NUMBER,
+    RING_MY_EXTENSION,
+)
 from .dialer import SpectronicsDialer
 from .entity import account_device_info, async_update_contact_devices, contacts_signal
 from .issues import FailingCallsMonitor, async_check_url, async_delete_issues
@@ -103,6 +118,59 @@ async def _async_update_listener(
     dialer.async_wake()  # the simultaneous-call limit may have grown
     async_update_contact_devices(hass, entry)
     async_dispatcher_send(hass, contacts_signal(entry))
+
+
+async def async_migrate_entry(
+    hass: HomeAssistant, entry: SpectronicsConfigEntry
+) -> bool:
+    """Give each contact of an older entry the kind that rings the same phones."""
+    if entry.version > 1:
+        return False  # made by a newer release of the integration
+    if entry.minor_version < 2:
+        for subentry in entry.subentries.values():  # all of them are contacts
+            hass.config_entries.async_update_subentry(
+                entry, subentry, data=contact_with_ring_first(subentry.data)
+            )
+        hass.config_entries.async_update_entry(entry, minor_version=2)
+    return True
+
+
+def contact_with_ring_first(data: Mapping[str, Any]) -> dict[str, Any]:
+    """Return a contact of minor version 1 as the kind that rings the same phones.
+
+    A source S with the destination D rang S first, then D: S's number rings first,
+    connected to D. Reverse rang the destination first, then the extension: the
+    number rings first, connected to the contact's extension (else the account's).
+    Any other rang the extension first, as a quick-dial contact does.
+    """
+    kept = {key: data[key] for key in (CONF_CIDNAME, CONF_WAIT) if key in data}
+    number = data[CONF_DESTINATION]
+    extension = data.get(CONF_EXTENSION)
+    if source := data.get(CONF_SOURCE):
+        return kept | {
+            CONF_RING_FIRST: RING_CONTACT_NUMBER,
+            CONF_DESTINATION: source,
+            CONF_CONNECT_TO: number,
+        }
+    if data.get(CONF_REVERSE):
+        connect_to = {CONF_CONNECT_TO: extension} if extension else {}
+        return (
+            kept
+            | connect_to
+            | {
+                CONF_RING_FIRST: RING_CONTACT_NUMBER,
+                CONF_DESTINATION: number,
+            }
+        )
+    own_extension = {CONF_EXTENSION: extension} if extension else {}
+    return (
+        kept
+        | own_extension
+        | {
+            CONF_RING_FIRST: RING_MY_EXTENSION,
+            CONF_DESTINATION: number,
+        }
+    )
 
 
 async def async_unload_entry(

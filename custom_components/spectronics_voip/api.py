@@ -150,6 +150,19 @@ class CallRequest:
         else:
             set_field(self, "cidname", None)
 
+    @property
+    def rings_first(self) -> str | None:
+        """Return the phone the provider rings first (None: the account's extension).
+
+        The source when there is one; with reverse, the destination; else the
+        extension. `wait` reports this phone's answer (with reverse, both legs').
+        """
+        if self.source:
+            return self.source
+        if self.reverse:
+            return self.destination
+        return self.extension
+
     def form(self) -> dict[str, str]:
         """Return the documented form fields of this call, without `auth`."""
         form = {"extension": self.extension, "destination": self.destination}

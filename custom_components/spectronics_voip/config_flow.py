@@ -10,10 +10,12 @@ import voluptuous as vol
 from yarl import URL
 
 from homeassistant.config_entries import (
+    SOURCE_RECONFIGURE,
     ConfigEntry,
     ConfigEntryState,
     ConfigFlow,
     ConfigFlowResult,
+    ConfigSubentry,
     ConfigSubentryFlow,
     OptionsFlow,
     SubentryFlowResult,
@@ -26,6 +28,9 @@ from homeassistant.helpers.selector import (
     NumberSelector,
     NumberSelectorConfig,
     NumberSelectorMode,
+    SelectSelector,
+    SelectSelectorConfig,
+    SelectSelectorMode,
     TextSelector,
     TextSelectorConfig,
     TextSelectorType,
@@ -50,12 +55,12 @@ from .const import (
     CONF_ADMIN_ONLY,
     CONF_ALLOWED_NUMBERS,
     CONF_CIDNAME,
+    CONF_CONNECT_TO,
     CONF_COOLDOWN,
     CONF_DESTINATION,
     CONF_EXTENSION,
     CONF_MAX_CONCURRENT_CALLS,
-    CONF_REVERSE,
-    CONF_SOURCE,
+    CONF_RING_FIRST,
     CONF_WAIT,
     CONF_WAIT_TIMEOUT,
     DEFAULT_ADMIN_ONLY,
@@ -67,8 +72,13 @@ from .const import (
     MAX_COOLDOWN,
     MAX_WAIT_TIMEOUT,
     MIN_WAIT_TIMEOUT,
+    RING_CONTACT_EXTENSION,
+    RING_CONTACT_NUMBER,
+    RING_FIRST_OPTIONS,
+    RING_MY_EXTENSION,
     SUBENTRY_CONTACT,
 )
+from .dialer import ring_first
 
 TOKEN_SELECTOR = TextSelector(
     TextSelectorConfig(type=TextSelectorType.PASSWORD, autocomplete="off")
@@ -86,9 +96,11 @@ RECONFIGURE_SCHEMA = vol.Schema(
     {vol.Optional(CONF_API_TOKEN): TOKEN_SELECTOR, **EXTENSION_AND_URL_FIELDS}
 )
 TOKEN_SCHEMA = vol.Schema(TOKEN_FIELD)
+TEL_SELECTOR = TextSelector(TextSelectorConfig(type=TextSelectorType.TEL))
 OPTIONS_SCHEMA = vol.Schema(
     {
         vol.Optional(CONF_CIDNAME): TextSelector(),
+        vol.Optional(CONF_CONNECT_TO): TEL_SELECTOR,
         vol.Required(CONF_WAIT, default=False): BooleanSelector(),
         vol.Required(CONF_WAIT_TIMEOUT, default=WAIT_TIMEOUT): NumberSelector(
             NumberSelectorConfig(
@@ -123,24 +135,60 @@ OPTIONS_SCHEMA = vol.Schema(
 )
 INTEGER_OPTIONS = (CONF_WAIT_TIMEOUT, CONF_COOLDOWN, CONF_MAX_CONCURRENT_CALLS)
 
-TEL_SELECTOR = TextSelector(TextSelectorConfig(type=TextSelectorType.TEL))
+# A contact's first step: its name, and which phone its call rings first.
 CONTACT_SCHEMA = vol.Schema(
     {
         vol.Required(CONF_NAME): TextSelector(),
-        vol.Required(CONF_DESTINATION): TEL_SELECTOR,
-        vol.Optional(CONF_CIDNAME): TextSelector(),
-        vol.Required(CONF_WAIT, default=False): BooleanSelector(),
-        vol.Required(CONF_REVERSE, default=False): BooleanSelector(),
-        vol.Optional(CONF_SOURCE): TEL_SELECTOR,
-        vol.Optional(CONF_EXTENSION): TextSelector(),
+        vol.Required(CONF_RING_FIRST, default=RING_MY_EXTENSION): SelectSelector(
+            SelectSelectorConfig(
+                options=list(RING_FIRST_OPTIONS),
+                translation_key=CONF_RING_FIRST,
+                mode=SelectSelectorMode.LIST,
+            )
+        ),
     }
 )
-# The client's own validators: a contact is checked exactly as a call is.
+# Its second step: only the fields that do something for that kind of contact.
+_CALL_FIELDS: dict[vol.Marker, Any] = {
+    vol.Optional(CONF_CIDNAME): TextSelector(),
+    vol.Required(CONF_WAIT, default=False): BooleanSelector(),
+}
+CONTACT_KIND_SCHEMAS: dict[str, vol.Schema] = {
+    RING_MY_EXTENSION: vol.Schema(
+        {
+            vol.Required(CONF_DESTINATION): TEL_SELECTOR,
+            **_CALL_FIELDS,
+            vol.Optional(CONF_EXTENSION): TextSelector(),
+        }
+    ),
+    RING_CONTACT_NUMBER: vol.Schema(
+        {
+            vol.Required(CONF_DESTINATION): TEL_SELECTOR,
+            vol.Optional(CONF_CONNECT_TO): TEL_SELECTOR,
+            **_CALL_FIELDS,
+        }
+    ),
+    RING_CONTACT_EXTENSION: vol.Schema(
+        {
+            vol.Required(CONF_DESTINATION): TextSelector(),
+            vol.Optional(CONF_CONNECT_TO): TEL_SELECTOR,
+            **_CALL_FIELDS,
+        }
+    ),
+}
+# The client's own validators: a contact is checked exactly as a call is. The
+# number of a contact_extension contact is an extension.
 CONTACT_VALIDATORS: dict[str, Callable[[str], str]] = {
     CONF_DESTINATION: partial(normalize_number, CONF_DESTINATION),
-    CONF_SOURCE: partial(normalize_number, CONF_SOURCE),
+    CONF_CONNECT_TO: partial(normalize_number, CONF_CONNECT_TO),
     CONF_EXTENSION: validate_extension,
     CONF_CIDNAME: validate_cidname,
+}
+CONTACT_ERRORS: dict[str, str] = {
+    CONF_DESTINATION: "invalid_destination",
+    CONF_CONNECT_TO: "invalid_connect_to",
+    CONF_EXTENSION: "invalid_extension",
+    CONF_CIDNAME: "invalid_cidname",
 }
 
 
@@ -174,6 +222,8 @@ class SpectronicsConfigFlow(ConfigFlow, domain=DOMAIN):
     """Set up one extension of a Spectronics account."""
 
     VERSION = 1
+    # 2: each contact says which phone its call rings first (ring_first).
+    MINOR_VERSION = 2
 
     @classmethod
     @callback
@@ -337,12 +387,20 @@ class SpectronicsOptionsFlow(OptionsFlow):
             options = {
                 **user_input,
                 CONF_CIDNAME: user_input.get(CONF_CIDNAME, "").strip(),
+                CONF_CONNECT_TO: user_input.get(CONF_CONNECT_TO, "").strip(),
             }
             options |= {key: int(options[key]) for key in INTEGER_OPTIONS}
             try:
                 validate_cidname(options[CONF_CIDNAME])
             except SpectronicsValidationError:
                 errors[CONF_CIDNAME] = "invalid_cidname"
+            if options[CONF_CONNECT_TO]:
+                try:
+                    options[CONF_CONNECT_TO] = normalize_number(
+                        CONF_CONNECT_TO, options[CONF_CONNECT_TO]
+                    )
+                except SpectronicsValidationError:
+                    errors[CONF_CONNECT_TO] = "invalid_connect_to"
             try:
                 options[CONF_ALLOWED_NUMBERS] = _allowed_numbers(
                     options.get(CONF_ALLOWED_NUMBERS, [])
@@ -361,75 +419,141 @@ class SpectronicsOptionsFlow(OptionsFlow):
 
 
 class ContactSubentryFlow(ConfigSubentryFlow):
-    """Add or change a quick-dial contact of an account."""
+    """Add or change a contact: its name and which phone rings first, then the rest."""
+
+    _name: str
+    _ring_first: str
 
     async def async_step_user(
         self, user_input: dict[str, Any] | None = None
     ) -> SubentryFlowResult:
-        """Ask for the contact's name, number and call settings."""
-        errors: dict[str, str] = {}
-        if user_input is not None:
-            name, data, errors = self._validate(user_input, None)
-            if not errors:
-                return self.async_create_entry(title=name, data=data)
-        return self.async_show_form(
-            step_id="user",
-            data_schema=self.add_suggested_values_to_schema(
-                CONTACT_SCHEMA,
-                user_input
-                or {CONF_WAIT: self._get_entry().options.get(CONF_WAIT, False)},
-            ),
-            errors=errors,
-        )
+        """Ask for the new contact's name and which phone its call rings first."""
+        return await self._async_step_contact("user", user_input, None)
 
     async def async_step_reconfigure(
         self, user_input: dict[str, Any] | None = None
     ) -> SubentryFlowResult:
         """Change a contact; its entities stay, the next call uses the change."""
-        subentry = self._get_reconfigure_subentry()
+        return await self._async_step_contact(
+            "reconfigure", user_input, self._get_reconfigure_subentry()
+        )
+
+    async def async_step_my_extension(
+        self, user_input: dict[str, Any] | None = None
+    ) -> SubentryFlowResult:
+        """Ask for the number your extension connects to once you answer."""
+        return await self._async_step_kind(user_input)
+
+    async def async_step_contact_number(
+        self, user_input: dict[str, Any] | None = None
+    ) -> SubentryFlowResult:
+        """Ask for the contact's number, rung first, and what it connects to."""
+        return await self._async_step_kind(user_input)
+
+    async def async_step_contact_extension(
+        self, user_input: dict[str, Any] | None = None
+    ) -> SubentryFlowResult:
+        """Ask for the contact's extension, rung first, and what it connects to."""
+        return await self._async_step_kind(user_input)
+
+    async def _async_step_contact(
+        self,
+        step_id: str,
+        user_input: dict[str, Any] | None,
+        subentry: ConfigSubentry | None,
+    ) -> SubentryFlowResult:
+        """Ask for the name and the first leg, then go on to that kind's step."""
         errors: dict[str, str] = {}
         if user_input is not None:
-            name, data, errors = self._validate(user_input, subentry.subentry_id)
-            if not errors:
-                return self.async_update_and_abort(
-                    self._get_entry(), subentry, title=name, data=data
-                )
+            name = " ".join(user_input[CONF_NAME].split())
+            if error := self._name_error(name, subentry):
+                errors[CONF_NAME] = error
+            else:
+                self._name, self._ring_first = name, user_input[CONF_RING_FIRST]
+                return await self._async_step_kind(None)
+        suggested = user_input
+        if suggested is None and subentry is not None:
+            suggested = {
+                CONF_NAME: subentry.title,
+                CONF_RING_FIRST: ring_first(subentry),
+            }
         return self.async_show_form(
-            step_id="reconfigure",
+            step_id=step_id,
             data_schema=self.add_suggested_values_to_schema(
-                CONTACT_SCHEMA,
-                user_input or {CONF_NAME: subentry.title, **subentry.data},
+                CONTACT_SCHEMA, suggested or {}
             ),
-            description_placeholders={CONF_NAME: subentry.title},
+            description_placeholders=(
+                {CONF_NAME: subentry.title} if subentry is not None else None
+            ),
             errors=errors,
         )
 
-    def _validate(
-        self, user_input: Mapping[str, Any], subentry_id: str | None
-    ) -> tuple[str, dict[str, Any], dict[str, str]]:
-        """Return the name, the data to store and the field errors of a contact."""
-        name = " ".join(user_input[CONF_NAME].split())
+    async def _async_step_kind(
+        self, user_input: dict[str, Any] | None
+    ) -> SubentryFlowResult:
+        """Ask for the fields of the contact's kind; then store the contact."""
         errors: dict[str, str] = {}
+        if user_input is not None:
+            data, errors = self._validate(user_input)
+            if not errors:
+                if self.source == SOURCE_RECONFIGURE:
+                    return self.async_update_and_abort(
+                        self._get_entry(),
+                        self._get_reconfigure_subentry(),
+                        title=self._name,
+                        data=data,
+                    )
+                return self.async_create_entry(title=self._name, data=data)
+        return self.async_show_form(
+            step_id=self._ring_first,
+            data_schema=self.add_suggested_values_to_schema(
+                CONTACT_KIND_SCHEMAS[self._ring_first],
+                user_input or self._suggested_values(),
+            ),
+            description_placeholders={CONF_NAME: self._name},
+            errors=errors,
+        )
+
+    def _suggested_values(self) -> Mapping[str, Any]:
+        """Return the contact's own values when it keeps its kind, else defaults."""
+        if self.source == SOURCE_RECONFIGURE:
+            subentry = self._get_reconfigure_subentry()
+            if ring_first(subentry) == self._ring_first:
+                return subentry.data
+        return {CONF_WAIT: self._get_entry().options.get(CONF_WAIT, False)}
+
+    def _name_error(self, name: str, subentry: ConfigSubentry | None) -> str | None:
+        """Return the error of a contact's name, or None."""
         if not name:
-            errors[CONF_NAME] = "invalid_name"
-        elif any(
-            other.title.casefold() == name.casefold()
-            for other in self._get_entry().subentries.values()
-            if other.subentry_type == SUBENTRY_CONTACT
-            and other.subentry_id != subentry_id
-        ):
-            errors[CONF_NAME] = "name_in_use"
-        data: dict[str, Any] = {}
-        for key, validate in CONTACT_VALIDATORS.items():
+            return "invalid_name"
+        for other in self._get_entry().subentries.values():  # all are contacts
+            if other is not subentry and other.title.casefold() == name.casefold():
+                return "name_in_use"
+        return None
+
+    def _validate(
+        self, user_input: Mapping[str, Any]
+    ) -> tuple[dict[str, Any], dict[str, str]]:
+        """Return the data to store and the field errors of the kind's fields."""
+        errors: dict[str, str] = {}
+        data: dict[str, Any] = {
+            CONF_RING_FIRST: self._ring_first,
+            CONF_WAIT: user_input[CONF_WAIT],
+        }
+        validators = dict(CONTACT_VALIDATORS)
+        if self._ring_first == RING_CONTACT_EXTENSION:
+            validators[CONF_DESTINATION] = validate_extension
+        # The schema's keys are vol.Required/Optional markers: store their names.
+        for key in map(str, CONTACT_KIND_SCHEMAS[self._ring_first].schema):
+            if key not in validators:
+                continue
             value = user_input.get(key, "").strip()
             if not value and key != CONF_DESTINATION:
                 continue
             try:
-                data[key] = validate(value)
+                data[key] = validators[key](value)
             except SpectronicsValidationError:
-                errors[key] = f"invalid_{key}"
-        data |= {
-            CONF_REVERSE: user_input[CONF_REVERSE],
-            CONF_WAIT: user_input[CONF_WAIT],
-        }
-        return name, data, errors
+                errors[key] = CONTACT_ERRORS[key]
+        if self._ring_first == RING_CONTACT_EXTENSION and CONF_DESTINATION in errors:
+            errors[CONF_DESTINATION] = "invalid_contact_extension"
+        return data, errors

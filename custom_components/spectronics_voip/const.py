@@ -18,6 +18,24 @@ CONF_REVERSE: Final = "reverse"
 CONF_SOURCE: Final = "source"
 CONF_WAIT: Final = "wait"
 CONF_WAIT_TIMEOUT: Final = "wait_timeout"
+# The number the phone rung first is connected to, once it answers (contacts whose
+# own phone rings first, and call_until_answered's destinations).
+CONF_CONNECT_TO: Final = "connect_to"
+
+# Which phone a contact's call rings first (the provider rings two legs in turn).
+CONF_RING_FIRST: Final = "ring_first"
+RING_MY_EXTENSION: Final = (
+    "my_extension"  # quick dial: your extension, then the contact
+)
+RING_CONTACT_NUMBER: Final = "contact_number"  # the contact's number, sent as source
+RING_CONTACT_EXTENSION: Final = "contact_extension"  # the contact's own extension
+RING_FIRST_OPTIONS: Final = (
+    RING_MY_EXTENSION,
+    RING_CONTACT_NUMBER,
+    RING_CONTACT_EXTENSION,
+)
+# The kinds whose answer is the contact's own (escalations, notify entities).
+CONTACT_RINGS_FIRST: Final = (RING_CONTACT_NUMBER, RING_CONTACT_EXTENSION)
 
 MIN_WAIT_TIMEOUT: Final = 10
 MAX_WAIT_TIMEOUT: Final = 600
@@ -65,6 +83,8 @@ ATTR_ERROR: Final = "error"
 ATTR_SUPPRESSED: Final = "suppressed"
 ATTR_ANSWERED_BY: Final = "answered_by"
 ATTR_ATTEMPTS: Final = "attempts"
+ATTR_RINGS_FIRST: Final = "rings_first"
+ATTR_RING_FIRST: Final = "ring_first"
 
 # "Last call" event types.
 EVENT_REQUESTED: Final = "requested"

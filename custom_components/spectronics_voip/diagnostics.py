@@ -11,8 +11,10 @@ from homeassistant.core import HomeAssistant
 from . import SpectronicsConfigEntry
 from .const import (
     ATTR_CONTACT,
+    ATTR_RINGS_FIRST,
     CONF_ALLOWED_NUMBERS,
     CONF_CIDNAME,
+    CONF_CONNECT_TO,
     CONF_DESTINATION,
     CONF_EXTENSION,
     CONF_SOURCE,
@@ -22,12 +24,19 @@ TO_REDACT = {
     CONF_API_TOKEN,
     CONF_EXTENSION,
     CONF_CIDNAME,
+    CONF_CONNECT_TO,
     CONF_ALLOWED_NUMBERS,
     "unique_id",
     "title",
 }
 CONTACT_TO_REDACT = {CONF_DESTINATION, CONF_SOURCE, *TO_REDACT}
-CALL_TO_REDACT = {ATTR_CONTACT, CONF_DESTINATION, CONF_SOURCE, *TO_REDACT}
+CALL_TO_REDACT = {
+    ATTR_CONTACT,
+    ATTR_RINGS_FIRST,
+    CONF_DESTINATION,
+    CONF_SOURCE,
+    *TO_REDACT,
+}
 
 
 async def async_get_config_entry_diagnostics(

@@ -11,6 +11,7 @@ from datetime import datetime
 import time
 from typing import TYPE_CHECKING, Any
 
+from homeassistant.config_entries import ConfigSubentry
 from homeassistant.const import ATTR_DEVICE_ID, ATTR_ENTITY_ID, Platform
 from homeassistant.core import CALLBACK_TYPE, Context, HomeAssistant, callback
 from homeassistant.helpers import entity_registry as er
@@ -34,6 +35,8 @@ from .const import (
     ATTR_EXTENSION,
     ATTR_MESSAGE,
     ATTR_REVERSE,
+    ATTR_RING_FIRST,
+    ATTR_RINGS_FIRST,
     ATTR_SOURCE,
     ATTR_SUCCESS,
     ATTR_SUPPRESSED,
@@ -42,6 +45,7 @@ from .const import (
     CONF_ALLOWED_NUMBERS,
     CONF_COOLDOWN,
     CONF_MAX_CONCURRENT_CALLS,
+    CONF_RING_FIRST,
     CONF_WAIT_TIMEOUT,
     DEFAULT_COOLDOWN,
     DEFAULT_MAX_CONCURRENT_CALLS,
@@ -52,6 +56,7 @@ from .const import (
     LAST_CALL_KEY,
     LOGGER,
     RETRY_DELAYS,
+    RING_MY_EXTENSION,
 )
 
 if TYPE_CHECKING:
@@ -94,10 +99,11 @@ class SpectronicsNotAllowedError(SpectronicsValidationError):
 
 @dataclass(frozen=True, slots=True)
 class Contact:
-    """The quick-dial contact a call is for: its name, and its device."""
+    """The contact a call is for: its name, its device, which phone rings first."""
 
     name: str
     device_id: str | None
+    ring_first: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,6 +112,11 @@ class CallOutcome:
 
     result: dict[str, Any]
     error: SpectronicsError | None
+
+
+def ring_first(subentry: ConfigSubentry) -> str:
+    """Return which phone a contact's call rings first (RING_FIRST_OPTIONS)."""
+    return str(subentry.data.get(CONF_RING_FIRST, RING_MY_EXTENSION))
 
 
 def number_allowed(number: str, allowed: Sequence[str]) -> bool:
@@ -178,15 +189,18 @@ class SpectronicsDialer:
         """
         self.check_allowed(request)
         context = context or Context()
+        extension = request.extension or self.client.extension
         result: dict[str, Any] = {
             ATTR_CONFIG_ENTRY_ID: self.entry.entry_id,
             ATTR_CONTACT: contact.name if contact else None,
-            ATTR_EXTENSION: request.extension or self.client.extension,
+            ATTR_RING_FIRST: contact.ring_first if contact else None,
+            ATTR_EXTENSION: extension,
             ATTR_DESTINATION: request.destination,
             ATTR_SOURCE: request.source,
             ATTR_CIDNAME: request.cidname,
             ATTR_REVERSE: request.reverse,
             ATTR_WAIT: request.wait,
+            ATTR_RINGS_FIRST: request.rings_first or extension,
             ATTR_SUPPRESSED: False,
         }
         # The entry owns the call: unloading the entry cancels it (it still reports).
@@ -372,8 +386,11 @@ class SpectronicsDialer:
             ATTR_ERROR: error,
         }
         LOGGER.debug(
-            "Call to %s (contact %s, wait %s): %s, %s",
-            result[ATTR_DESTINATION],
+            "Call ringing %s first, then %s (contact %s, wait %s): %s, %s",
+            result[ATTR_RINGS_FIRST],
+            result[ATTR_EXTENSION]
+            if result[ATTR_REVERSE] and not result[ATTR_SOURCE]
+            else result[ATTR_DESTINATION],
             result[ATTR_CONTACT],
             result[ATTR_WAIT],
             error or "success",

@@ -2,19 +2,27 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from typing import TYPE_CHECKING, ClassVar
 
 from homeassistant.config_entries import ConfigSubentry
 from homeassistant.core import HomeAssistant, callback
-from homeassistant.helpers import device_registry as dr
+from homeassistant.helpers import device_registry as dr, entity_registry as er
 from homeassistant.helpers.device_registry import DeviceEntryType, DeviceInfo
 from homeassistant.helpers.dispatcher import async_dispatcher_connect
 from homeassistant.helpers.entity import Entity
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
-from .const import DOMAIN, MANUFACTURER, PROVIDER_URL
-from .dialer import Contact
+from .const import (
+    DOMAIN,
+    MANUFACTURER,
+    PROVIDER_URL,
+    RING_CONTACT_EXTENSION,
+    RING_CONTACT_NUMBER,
+    RING_FIRST_OPTIONS,
+    RING_MY_EXTENSION,
+)
+from .dialer import Contact, ring_first
 
 if TYPE_CHECKING:
     from . import SpectronicsConfigEntry
@@ -39,6 +47,14 @@ def contact_identifier(
     return (DOMAIN, f"{entry.entry_id}_{subentry.subentry_id}")
 
 
+# A contact device's model says which phone its calls ring first.
+CONTACT_MODELS: dict[str, str] = {
+    RING_MY_EXTENSION: "Quick dial: your extension rings first",
+    RING_CONTACT_NUMBER: "Their number rings first",
+    RING_CONTACT_EXTENSION: "Their extension rings first",
+}
+
+
 def contacts_signal(entry: SpectronicsConfigEntry) -> str:
     """Return the signal sent when the account's contacts may have changed."""
     return f"{DOMAIN}_{entry.entry_id}_contacts"
@@ -60,7 +76,7 @@ def async_update_contact_devices(
             identifiers={contact_identifier(entry, subentry)},
             name=subentry.title,
             manufacturer=MANUFACTURER,
-            model="Quick-dial contact",
+            model=CONTACT_MODELS[ring_first(subentry)],
             entry_type=DeviceEntryType.SERVICE,
         )
         via_device_id = entry.runtime_data.device_id
@@ -107,9 +123,12 @@ class SpectronicsContactEntity(Entity):
 
     @property
     def contact(self) -> Contact:
-        """Return the contact's name as it is now, and its device."""
+        """Return the contact as it is now: its name, device and first leg."""
         device = self.device_entry
-        return Contact(self.subentry.title, device.id if device else None)
+        subentry = self.subentry
+        return Contact(
+            subentry.title, device.id if device else None, ring_first(subentry)
+        )
 
 
 @callback
@@ -117,22 +136,34 @@ def async_setup_contact_entities(
     entry: SpectronicsConfigEntry,
     async_add_entities: AddConfigEntryEntitiesCallback,
     make: Callable[[SpectronicsConfigEntry, ConfigSubentry], Entity],
+    kinds: Collection[str] = RING_FIRST_OPTIONS,
 ) -> None:
-    """Add each contact's entities now, and those of contacts added later."""
-    added: set[str] = set()
+    """Keep one entity per contact whose call rings first one of `kinds`.
+
+    Contacts added later get theirs; a contact changed to another kind loses it.
+    """
+    added: dict[str, Entity] = {}
 
     @callback
-    def async_add_new_contacts() -> None:
-        """Add the entities of the contacts that have none yet."""
-        for subentry_id, subentry in entry.subentries.items():  # all are contacts
-            if subentry_id in added:
+    def async_update_contacts() -> None:
+        """Add the entities contacts lack, remove those they no longer have."""
+        registry = er.async_get(entry.runtime_data.hass)
+        for subentry_id in list(added):
+            subentry = entry.subentries.get(subentry_id)
+            if subentry is not None and ring_first(subentry) in kinds:
                 continue
-            added.add(subentry_id)
-            async_add_entities([make(entry, subentry)], config_subentry_id=subentry_id)
+            entity = added.pop(subentry_id)
+            if subentry is not None and entity.entity_id in registry.entities:
+                registry.async_remove(entity.entity_id)
+        for subentry_id, subentry in entry.subentries.items():  # all are contacts
+            if subentry_id in added or ring_first(subentry) not in kinds:
+                continue
+            added[subentry_id] = entity = make(entry, subentry)
+            async_add_entities([entity], config_subentry_id=subentry_id)
 
-    async_add_new_contacts()
+    async_update_contacts()
     entry.async_on_unload(
         async_dispatcher_connect(
-            entry.runtime_data.hass, contacts_signal(entry), async_add_new_contacts
+            entry.runtime_data.hass, contacts_signal(entry), async_update_contacts
         )
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from homeassistant.components.event import EventEntity
@@ -35,7 +36,7 @@ async def async_setup_entry(
     async_add_entities([SpectronicsLastCallEvent(entry)])
 
 
-def event_type(result: dict[str, Any]) -> str:
+def event_type(result: Mapping[str, Any]) -> str:
     """Return the "Last call" event type of a call's result."""
     if not result[ATTR_SUCCESS]:
         return EVENT_FAILED

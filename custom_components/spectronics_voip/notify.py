@@ -9,6 +9,7 @@ from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from .api import fit_cidname
+from .const import CONTACT_RINGS_FIRST
 from .entity import SpectronicsContactEntity, async_setup_contact_entities
 from .services import async_dial, contact_request
 
@@ -24,8 +25,13 @@ async def async_setup_entry(
     entry: SpectronicsConfigEntry,
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
-    """Add a notify entity for each contact."""
-    async_setup_contact_entities(entry, async_add_entities, SpectronicsNotifyEntity)
+    """Add a notify entity for each contact whose own phone rings first.
+
+    A quick-dial contact has none: its message would show on your own extension.
+    """
+    async_setup_contact_entities(
+        entry, async_add_entities, SpectronicsNotifyEntity, CONTACT_RINGS_FIRST
+    )
 
 
 class SpectronicsNotifyEntity(SpectronicsContactEntity, NotifyEntity):

@@ -49,6 +49,7 @@ from .const import (
     CANCELLED_MESSAGE,
     CONF_ADMIN_ONLY,
     CONF_CIDNAME,
+    CONF_CONNECT_TO,
     CONF_CONTACTS,
     CONF_DELAY,
     CONF_DESTINATION,
@@ -58,10 +59,13 @@ from .const import (
     CONF_ROUNDS,
     CONF_SOURCE,
     CONF_WAIT,
+    CONTACT_RINGS_FIRST,
     DEFAULT_ADMIN_ONLY,
     DOMAIN,
     MAX_DELAY,
     MAX_ROUNDS,
+    RING_CONTACT_EXTENSION,
+    RING_CONTACT_NUMBER,
     SERVICE_CALL_UNTIL_ANSWERED,
     SERVICE_PLACE_CALL,
 )
@@ -70,6 +74,7 @@ from .dialer import (
     Contact,
     SpectronicsCancelledError,
     SpectronicsNotAllowedError,
+    ring_first,
 )
 
 if TYPE_CHECKING:
@@ -92,11 +97,12 @@ CALL_UNTIL_ANSWERED_SCHEMA = vol.Schema(
     {
         vol.Optional(ATTR_CONFIG_ENTRY_ID): cv.string,
         vol.Optional(CONF_CONTACTS): cv.entity_ids,
-        vol.Optional(CONF_DESTINATIONS): vol.All(cv.ensure_list, [cv.string]),
+        vol.Optional(CONF_DESTINATIONS): vol.All(
+            cv.ensure_list, [vol.All(cv.string, vol.Length(min=1))]
+        ),
+        vol.Optional(CONF_CONNECT_TO): cv.string,
         vol.Optional(ATTR_EXTENSION): cv.string,
         vol.Optional(ATTR_CIDNAME): cv.string,
-        vol.Optional(ATTR_REVERSE): cv.boolean,
-        vol.Optional(ATTR_SOURCE): cv.string,
         vol.Optional(CONF_ROUNDS, default=1): vol.All(
             vol.Coerce(int), vol.Range(min=1, max=MAX_ROUNDS)
         ),
@@ -106,7 +112,7 @@ CALL_UNTIL_ANSWERED_SCHEMA = vol.Schema(
     }
 )
 # Fields of call_until_answered that only destinations use: a contact has its own.
-DESTINATION_ONLY_FIELDS = (ATTR_EXTENSION, ATTR_REVERSE, ATTR_SOURCE)
+DESTINATION_ONLY_FIELDS = (CONF_CONNECT_TO, ATTR_EXTENSION)
 
 type Attempt = tuple[CallRequest, Contact | None]
 
@@ -254,7 +260,8 @@ async def _async_escalate(
         if outcome.error is None:
             return {
                 ATTR_SUCCESS: True,
-                ATTR_ANSWERED_BY: contact.name if contact else request.destination,
+                # Whose phone answered: the contact's, or the number rung first.
+                ATTR_ANSWERED_BY: contact.name if contact else request.source,
                 ATTR_ATTEMPTS: results,
             }
     return {ATTR_SUCCESS: False, ATTR_ANSWERED_BY: None, ATTR_ATTEMPTS: results}
@@ -325,17 +332,30 @@ def _build_attempts(
                         "title": entry.title,
                     },
                 )
+            if ring_first(subentry) not in CONTACT_RINGS_FIRST:
+                # Its call rings your extension first: the answer would be yours.
+                raise ServiceValidationError(
+                    translation_domain=DOMAIN,
+                    translation_key="contact_rings_your_extension",
+                    translation_placeholders={"name": subentry.title},
+                )
             request = contact_request(entry, subentry, cidname)
             attempts.append(
                 (
                     replace(request, wait=True),
-                    Contact(subentry.title, contact.device_id),
+                    Contact(subentry.title, contact.device_id, ring_first(subentry)),
                 )
             )
     else:
-        shared = {key: data[key] for key in DESTINATION_ONLY_FIELDS if key in data}
+        extension = data.get(ATTR_EXTENSION)
         for destination in destinations:
-            attempt = {**shared, CONF_DESTINATION: destination, CONF_WAIT: True}
+            # Each number rings first (as the source), then connects on.
+            attempt = {
+                CONF_SOURCE: destination,
+                CONF_DESTINATION: _connect_to(entry, data, extension),
+                CONF_EXTENSION: extension,
+                CONF_WAIT: True,
+            }
             if cidname is not None:
                 attempt[CONF_CIDNAME] = cidname
             attempts.append((build_request(entry, attempt), None))
@@ -368,16 +388,52 @@ def build_request(
         ) from err
 
 
+def _connect_to(
+    entry: SpectronicsConfigEntry,
+    data: Mapping[str, Any],
+    extension: str | None = None,
+) -> str:
+    """Return what the phone rung first is connected to once it answers.
+
+    The call's (or contact's) own connect_to, else the account's option, else the
+    extension the call is placed from.
+    """
+    return str(
+        data.get(CONF_CONNECT_TO)
+        or entry.options.get(CONF_CONNECT_TO)
+        or extension
+        or entry.runtime_data.client.extension
+    )
+
+
 def contact_request(
     entry: SpectronicsConfigEntry,
     subentry: ConfigSubentry,
     cidname: str | None = None,
 ) -> CallRequest:
-    """Return a contact's call, with `cidname` instead of its own when one is given."""
-    data = dict(subentry.data)
-    if cidname:
-        data[CONF_CIDNAME] = cidname
-    return build_request(entry, data)
+    """Return a contact's call, with `cidname` instead of its own when one is given.
+
+    my_extension: your extension rings first, then the contact's number (quick dial).
+    contact_number: the contact's number rings first (as the source), then
+    connect_to. contact_extension: the contact's extension rings first, then
+    connect_to.
+    """
+    data = subentry.data
+    number = data[CONF_DESTINATION]
+    call: dict[str, Any] = {
+        CONF_CIDNAME: cidname or data.get(CONF_CIDNAME),
+        CONF_WAIT: data.get(CONF_WAIT, False),
+    }
+    kind = ring_first(subentry)
+    if kind == RING_CONTACT_NUMBER:
+        call |= {CONF_SOURCE: number, CONF_DESTINATION: _connect_to(entry, data)}
+    elif kind == RING_CONTACT_EXTENSION:
+        call |= {CONF_EXTENSION: number, CONF_DESTINATION: _connect_to(entry, data)}
+    else:
+        call |= {CONF_DESTINATION: number, CONF_EXTENSION: data.get(CONF_EXTENSION)}
+    if not call[CONF_CIDNAME]:
+        del call[CONF_CIDNAME]  # the account's default applies
+    return build_request(entry, call)
 
 
 def _async_get_entry(

@@ -61,6 +61,7 @@ from .const import (
     DEFAULT_COOLDOWN,
     DEFAULT_MAX_CONCURRENT_CALLS,
     DOMAIN,
+    INVALID_FIELD_KEYS,
     LOGGER,
     MAX_CONCURRENT_CALLS,
     MAX_COOLDOWN,
@@ -408,7 +409,7 @@ class ContactSubentryFlow(ConfigSubentryFlow):
             try:
                 data[key] = validate(value)
             except SpectronicsValidationError:
-                errors[key] = f"invalid_{key}"
+                errors[key] = INVALID_FIELD_KEYS[key]
         data |= {
             CONF_REVERSE: user_input[CONF_REVERSE],
             CONF_WAIT: user_input[CONF_WAIT],

@@ -18,6 +18,14 @@ CONF_REVERSE: Final = "reverse"
 CONF_SOURCE: Final = "source"
 CONF_WAIT: Final = "wait"
 CONF_WAIT_TIMEOUT: Final = "wait_timeout"
+# The translation key of a call field that fails validation: the action's error and
+# the contact form's field error alike.
+INVALID_FIELD_KEYS: Final = {
+    CONF_DESTINATION: "invalid_destination",
+    CONF_SOURCE: "invalid_source",
+    CONF_EXTENSION: "invalid_extension",
+    CONF_CIDNAME: "invalid_cidname",
+}
 
 MIN_WAIT_TIMEOUT: Final = 10
 MAX_WAIT_TIMEOUT: Final = 600

@@ -10,6 +10,7 @@ import voluptuous as vol
 from yarl import URL
 
 from homeassistant.config_entries import (
+    SOURCE_REAUTH,
     SOURCE_RECONFIGURE,
     ConfigEntry,
     ConfigEntryState,
@@ -176,6 +177,12 @@ CONTACT_KIND_SCHEMAS: dict[str, vol.Schema] = {
         }
     ),
 }
+# The step that asks for each kind's fields (and the title and help it shows).
+KIND_STEPS: dict[str, str] = {
+    RING_MY_EXTENSION: "my_extension",
+    RING_CONTACT_NUMBER: "contact_number",
+    RING_CONTACT_EXTENSION: "contact_extension",
+}
 # The client's own validators: a contact is checked exactly as a call is. The
 # number of a contact_extension contact is an extension.
 CONTACT_VALIDATORS: dict[str, Callable[[str], str]] = {
@@ -264,7 +271,7 @@ class SpectronicsConfigFlow(ConfigFlow, domain=DOMAIN):
 
     @callback
     def _async_update_and_finish(
-        self, entry: ConfigEntry, *, reason: str, **changes: Any
+        self, entry: ConfigEntry, **changes: Any
     ) -> ConfigFlowResult:
         """Store the change; a loaded account applies it, any other is reloaded.
 
@@ -275,7 +282,11 @@ class SpectronicsConfigFlow(ConfigFlow, domain=DOMAIN):
         self.hass.config_entries.async_update_entry(entry, **changes)
         if entry.state is not ConfigEntryState.LOADED:
             self.hass.config_entries.async_schedule_reload(entry.entry_id)
-        return self.async_abort(reason=reason)
+        return self.async_abort(
+            reason="reauth_successful"
+            if self.source == SOURCE_REAUTH
+            else "reconfigure_successful"
+        )
 
     async def async_step_user(
         self, user_input: dict[str, Any] | None = None
@@ -317,7 +328,6 @@ class SpectronicsConfigFlow(ConfigFlow, domain=DOMAIN):
             if not (errors := await self._async_check(data)):
                 return self._async_update_and_finish(
                     entry,
-                    reason="reauth_successful",
                     data={**entry.data, CONF_API_TOKEN: data[CONF_API_TOKEN]},
                 )
             # The form shows the token only: an error on another field goes above it.
@@ -351,7 +361,6 @@ class SpectronicsConfigFlow(ConfigFlow, domain=DOMAIN):
             if not errors:
                 return self._async_update_and_finish(
                     entry,
-                    reason="reconfigure_successful",
                     unique_id=data[CONF_EXTENSION],
                     title=f"Extension {data[CONF_EXTENSION]}",
                     data=data,
@@ -428,14 +437,14 @@ class ContactSubentryFlow(ConfigSubentryFlow):
         self, user_input: dict[str, Any] | None = None
     ) -> SubentryFlowResult:
         """Ask for the new contact's name and which phone its call rings first."""
-        return await self._async_step_contact("user", user_input, None)
+        return await self._async_step_contact(user_input, None)
 
     async def async_step_reconfigure(
         self, user_input: dict[str, Any] | None = None
     ) -> SubentryFlowResult:
         """Change a contact; its entities stay, the next call uses the change."""
         return await self._async_step_contact(
-            "reconfigure", user_input, self._get_reconfigure_subentry()
+            user_input, self._get_reconfigure_subentry()
         )
 
     async def async_step_my_extension(
@@ -457,17 +466,16 @@ class ContactSubentryFlow(ConfigSubentryFlow):
         return await self._async_step_kind(user_input)
 
     async def _async_step_contact(
-        self,
-        step_id: str,
-        user_input: dict[str, Any] | None,
-        subentry: ConfigSubentry | None,
+        self, user_input: dict[str, Any] | None, subentry: ConfigSubentry | None
     ) -> SubentryFlowResult:
         """Ask for the name and the first leg, then go on to that kind's step."""
         errors: dict[str, str] = {}
         if user_input is not None:
             name = " ".join(user_input[CONF_NAME].split())
-            if error := self._name_error(name, subentry):
-                errors[CONF_NAME] = error
+            if not name:
+                errors[CONF_NAME] = "invalid_name"
+            elif self._name_in_use(name, subentry):
+                errors[CONF_NAME] = "name_in_use"
             else:
                 self._name, self._ring_first = name, user_input[CONF_RING_FIRST]
                 return await self._async_step_kind(None)
@@ -478,7 +486,7 @@ class ContactSubentryFlow(ConfigSubentryFlow):
                 CONF_RING_FIRST: ring_first(subentry),
             }
         return self.async_show_form(
-            step_id=step_id,
+            step_id="user" if subentry is None else "reconfigure",
             data_schema=self.add_suggested_values_to_schema(
                 CONTACT_SCHEMA, suggested or {}
             ),
@@ -505,7 +513,7 @@ class ContactSubentryFlow(ConfigSubentryFlow):
                     )
                 return self.async_create_entry(title=self._name, data=data)
         return self.async_show_form(
-            step_id=self._ring_first,
+            step_id=KIND_STEPS[self._ring_first],
             data_schema=self.add_suggested_values_to_schema(
                 CONTACT_KIND_SCHEMAS[self._ring_first],
                 user_input or self._suggested_values(),
@@ -522,14 +530,12 @@ class ContactSubentryFlow(ConfigSubentryFlow):
                 return subentry.data
         return {CONF_WAIT: self._get_entry().options.get(CONF_WAIT, False)}
 
-    def _name_error(self, name: str, subentry: ConfigSubentry | None) -> str | None:
-        """Return the error of a contact's name, or None."""
-        if not name:
-            return "invalid_name"
-        for other in self._get_entry().subentries.values():  # all are contacts
-            if other is not subentry and other.title.casefold() == name.casefold():
-                return "name_in_use"
-        return None
+    def _name_in_use(self, name: str, subentry: ConfigSubentry | None) -> bool:
+        """Return whether another contact of the account has this name."""
+        return any(
+            other is not subentry and other.title.casefold() == name.casefold()
+            for other in self._get_entry().subentries.values()  # all are contacts
+        )
 
     def _validate(
         self, user_input: Mapping[str, Any]

@@ -36,6 +36,14 @@ RING_FIRST_OPTIONS: Final = (
 )
 # The kinds whose answer is the contact's own (escalations, notify entities).
 CONTACT_RINGS_FIRST: Final = (RING_CONTACT_NUMBER, RING_CONTACT_EXTENSION)
+# The translation key of a call field that fails validation: the action's error and
+# the contact form's field error alike.
+INVALID_FIELD_KEYS: Final = {
+    CONF_DESTINATION: "invalid_destination",
+    CONF_SOURCE: "invalid_source",
+    CONF_EXTENSION: "invalid_extension",
+    CONF_CIDNAME: "invalid_cidname",
+}
 
 MIN_WAIT_TIMEOUT: Final = 10
 MAX_WAIT_TIMEOUT: Final = 600

@@ -62,6 +62,7 @@ from .const import (
     CONTACT_RINGS_FIRST,
     DEFAULT_ADMIN_ONLY,
     DOMAIN,
+    INVALID_FIELD_KEYS,
     MAX_DELAY,
     MAX_ROUNDS,
     RING_CONTACT_EXTENSION,
@@ -113,6 +114,17 @@ CALL_UNTIL_ANSWERED_SCHEMA = vol.Schema(
 )
 # Fields of call_until_answered that only destinations use: a contact has its own.
 DESTINATION_ONLY_FIELDS = (CONF_CONNECT_TO, ATTR_EXTENSION)
+# The translation key of a failed call, by its error's category.
+CALL_FAILED_KEYS = {
+    "auth": "call_failed_auth",
+    "api": "call_failed_api",
+    "connection": "call_failed_connection",
+    "timeout": "call_failed_timeout",
+    "invalid_response": "call_failed_invalid_response",
+    "cancelled": "call_failed_cancelled",
+    "validation": "call_failed_validation",
+    "unknown": "call_failed_unknown",
+}
 
 type Attempt = tuple[CallRequest, Contact | None]
 
@@ -205,7 +217,7 @@ def _raise_failure(err: SpectronicsError) -> NoReturn:
     """Raise the translated error of a failed call."""
     raise HomeAssistantError(
         translation_domain=DOMAIN,
-        translation_key=f"call_failed_{err.category}",
+        translation_key=CALL_FAILED_KEYS[err.category],
         translation_placeholders={"message": str(err)},
     ) from err
 
@@ -384,7 +396,7 @@ def build_request(
     except SpectronicsValidationError as err:
         raise ServiceValidationError(
             translation_domain=DOMAIN,
-            translation_key=f"invalid_{err.field}",
+            translation_key=INVALID_FIELD_KEYS[err.field],
         ) from err
 
 

@@ -242,7 +242,7 @@ class Simulator:
         waited = legs if fields.get("reverse") == "1" else legs[:1]
         for phone in waited:
             await asyncio.sleep(self.ring_time)
-            answer = self.answer(phone)
+            answer = self.phone_answer(phone)
             if answer == "reject":
                 return "ERR:Call rejected"
             if answer == "timeout":
@@ -259,7 +259,7 @@ class Simulator:
             return destination, extension
         return extension, destination
 
-    def answer(self, phone: str) -> Answer:
+    def phone_answer(self, phone: str) -> Answer:
         """Return what a phone does when it rings."""
         if (answer := self.phones.get(phone)) is not None:
             return answer
@@ -384,7 +384,14 @@ def _parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 
 # The order the standalone simulator shows a request's fields in; `auth` never.
-_SHOWN: Final = ("extension", "destination", "source", "cidname", "reverse", "wait")
+_SHOWN: Final[tuple[str, ...]] = (
+    "extension",
+    "destination",
+    "source",
+    "cidname",
+    "reverse",
+    "wait",
+)
 
 
 def describe(

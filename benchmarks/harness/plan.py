@@ -1,0 +1,60 @@
+"""How many calls each phase of the benchmark makes: the full run, or short for CI."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True)
+class Plan:
+    """How many calls each phase makes, and whether every target gates the run."""
+
+    name: str
+    command: str
+    every_target_gates: bool
+    warmup: int
+    interleaved: int
+    sequential: int
+    in_flight_calls: int
+    reloads: int
+    import_runs: int
+    profile_calls: int
+    stubbed: int
+    escalations: int
+    queued: int = 1000
+    sequential_block: int = 50
+    in_flight: int = 50
+    concurrent: int = 100
+    ring_time: float = 3.0
+
+
+FULL = Plan(
+    "full",
+    "scripts/bench",
+    every_target_gates=True,
+    warmup=100,
+    interleaved=1000,
+    sequential=800,
+    in_flight_calls=1200,
+    reloads=20,
+    import_runs=5,
+    profile_calls=3000,
+    stubbed=4000,
+    escalations=300,
+)
+# CI: fewer calls; only the gross-regression checks gate the run.
+SHORT = Plan(
+    "short",
+    "scripts/bench --short",
+    every_target_gates=False,
+    warmup=20,
+    interleaved=160,
+    sequential=200,
+    sequential_block=25,
+    in_flight_calls=300,
+    reloads=5,
+    import_runs=2,
+    profile_calls=500,
+    stubbed=800,
+    escalations=60,
+)

@@ -5,11 +5,12 @@ from __future__ import annotations
 from collections.abc import AsyncGenerator, Generator
 import logging
 import re
-from unittest.mock import patch
+from unittest.mock import MagicMock, patch
 
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
+from custom_components.spectronics_voip.api import CallReply
 from custom_components.spectronics_voip.const import DOMAIN
 from homeassistant.core import HomeAssistant
 
@@ -25,7 +26,10 @@ from .secret_guard import (  # noqa: F401
     pytest_terminal_summary,
     pytest_unconfigure,
 )
-from .simulator import Simulator
+from .simulator import EXTENSION, Simulator
+
+# The API URL of an account whose client is mocked: nothing listens there.
+MOCK_URL = "https://voip.invalid/api/0.9.3/call"
 
 
 @pytest.fixture(autouse=True)
@@ -98,6 +102,25 @@ async def simulator(socket_enabled: None) -> AsyncGenerator[Simulator]:
     await sim.start()
     yield sim
     await sim.stop()
+
+
+@pytest.fixture
+def mock_client() -> Generator[MagicMock]:
+    """Replace the account's client with a mock of its interface.
+
+    For a test that only needs a client that answers or raises; the simulator stays
+    for the client's own tests, the fault matrix, load, the browser and the benchmark.
+    """
+    with patch(
+        "custom_components.spectronics_voip.SpectronicsClient", autospec=True
+    ) as client_class:
+        client = client_class.return_value
+        client.extension = EXTENSION
+        client.url = MOCK_URL
+        client.place_call.side_effect = lambda request, **_: CallReply(
+            request, "Call request sent"
+        )
+        yield client
 
 
 @pytest.fixture

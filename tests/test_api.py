@@ -16,8 +16,8 @@ from yarl import URL
 from custom_components.spectronics_voip.api import (
     MAX_CIDNAME_LENGTH,
     MAX_REPLY_BYTES,
+    CallReply,
     CallRequest,
-    CallResult,
     SpectronicsApiError,
     SpectronicsAuthError,
     SpectronicsClient,
@@ -381,7 +381,7 @@ async def test_place_call_minimal(
     request = CallRequest(destination="03333444110")
     result = await client.place_call(request)
 
-    assert result == CallResult(
+    assert result == CallReply(
         CallRequest(destination="03333444110", extension=EXTENSION),
         "Call request sent",
     )
@@ -432,7 +432,7 @@ async def test_place_call_all_fields(
     )
     result = await client.place_call(request)
 
-    assert result == CallResult(request, message)
+    assert result == CallReply(request, message)
     recorded = simulator.requests[-1]
     assert recorded.content_type == FORM
     assert recorded.query == {}
@@ -798,10 +798,10 @@ async def test_check_credentials_replies(
 async def test_reply_ok(
     client: SpectronicsClient, simulator: Simulator, body: bytes, message: str
 ) -> None:
-    """An OK: line, however padded or cased, is a CallResult with its message."""
+    """An OK: line, however padded or cased, is a CallReply with its message."""
     simulator.set_fault(Fault(body=body))
     request = CallRequest(destination="100")
-    assert await client.place_call(request) == CallResult(
+    assert await client.place_call(request) == CallReply(
         CallRequest(destination="100", extension=EXTENSION), message
     )
 

@@ -977,13 +977,13 @@ async def test_no_connection_moves_on_after_its_retries(
         ),
         pytest.param(
             {"destinations": [REJECTS, ANSWERS, "call me"]},
-            "invalid_source",
+            "invalid_destinations",
             None,
             id="bad-destination-last",
         ),
         pytest.param(
             {"destinations": [REJECTS], "connect_to": "me"},
-            "invalid_destination",
+            "invalid_connect_to",
             None,
             id="bad-connect-to",
         ),
@@ -1179,52 +1179,39 @@ def test_schema_bounds_and_defaults(rounds: Any, delay: Any) -> None:
 # The rails on an escalation
 # ---------------------------------------------------------------------------
 
-# Mum's number, the family's "connect to" numbers, the test numbers, the account's
-# extension: not Dad's number.
-ALLOWED = [MUM_NUMBER, "0207946*", "01632960*", EXTENSION]
+# Mum's number, the family's "connect to" numbers, the test numbers: not Dad's number.
+# The account's own extensions need no entry.
+ALLOWED = [MUM_NUMBER, "0207946*", "01632960*"]
 
 
 @pytest.mark.parametrize(
-    ("data", "options", "field", "number"),
+    ("data", "options", "number"),
     [
         pytest.param(
             {"destinations": [REJECTS, ANSWERS, "07700900123"]},
             {},
-            "source",
             "07700900123",
             id="last-destination",
         ),
         pytest.param(
             {"destinations": [REJECTS, ANSWERS], "connect_to": "0770 090 0999"},
             {},
-            "destination",
             "07700900999",
             id="connect-to",
         ),
         pytest.param(
-            {"destinations": [REJECTS], "extension": OTHER_EXTENSION},
-            {},
-            "destination",
-            OTHER_EXTENSION,
-            id="connected-to-the-extension-field",
-        ),
-        pytest.param(
             {"destinations": [REJECTS]},
             {CONF_CONNECT_TO: OPTION_CONNECT_TO},
-            "destination",
             OPTION_CONNECT_TO,
             id="connected-to-the-accounts-option",
         ),
         pytest.param(
             {"contacts": [MUM]},
             {CONF_CONNECT_TO: OPTION_CONNECT_TO},
-            "destination",
             OPTION_CONNECT_TO,
             id="contact-connected-to-the-accounts-option",
         ),
-        pytest.param(
-            {"contacts": [MUM, DAD]}, {}, "source", DAD_NUMBER, id="last-contact"
-        ),
+        pytest.param({"contacts": [MUM, DAD]}, {}, DAD_NUMBER, id="last-contact"),
     ],
 )
 async def test_number_not_allowed(
@@ -1234,7 +1221,6 @@ async def test_number_not_allowed(
     *,
     data: dict[str, Any],
     options: dict[str, Any],
-    field: str,
     number: str,
 ) -> None:
     """Any number of any attempt outside the allowed numbers refuses it all up front."""
@@ -1247,12 +1233,32 @@ async def test_number_not_allowed(
     with pytest.raises(ServiceValidationError) as exc_info:
         await _escalate(hass, data)
 
-    placeholders = {"field": field, "number": number}
+    placeholders = {"number": number}
     _assert_validation_error(exc_info.value, "number_not_allowed", placeholders)
     assert number in str(exc_info.value)
     await hass.async_block_till_done()
     assert len(simulator.requests) == before
     assert events == []
+
+
+async def test_the_accounts_extensions_need_no_allowed_number(
+    hass: HomeAssistant, init_integration: MockConfigEntry, simulator: TimedSimulator
+) -> None:
+    """Connected to the account's extension or the extension field: never refused."""
+    await _set_options(hass, init_integration, {CONF_ALLOWED_NUMBERS: ["01632960*"]})
+
+    for data in (
+        {"destinations": [ANSWERS]},
+        {"destinations": [ANSWERS], "extension": OTHER_EXTENSION},
+    ):
+        response = await _escalate(hass, data)
+        assert response is not None
+        assert response["answered_by"] == ANSWERS
+
+    assert [(call["source"], call["destination"]) for call in simulator.calls] == [
+        (ANSWERS, EXTENSION),
+        (ANSWERS, OTHER_EXTENSION),
+    ]
 
 
 async def test_allowed_numbers_are_rung(
@@ -1297,7 +1303,7 @@ async def test_a_number_refused_between_two_attempts_ends_the_escalation(
     with pytest.raises(ServiceValidationError) as exc_info:
         await call
 
-    placeholders = {"field": "source", "number": ANSWERS}
+    placeholders = {"number": ANSWERS}
     _assert_validation_error(exc_info.value, "number_not_allowed", placeholders)
     await hass.async_block_till_done()
     assert simulator.rung_first == [REJECTS]

@@ -23,10 +23,9 @@ from awesomeversion import AwesomeVersion
 import voluptuous as vol
 import yaml
 
-from custom_components.spectronics_voip import config_flow
-from custom_components.spectronics_voip.api import CallRequest, SpectronicsError
-from custom_components.spectronics_voip.const import DOMAIN, INVALID_FIELD_KEYS
-from custom_components.spectronics_voip.services import CALL_FAILED_KEYS
+from custom_components.spectronics_voip import api, config_flow
+from custom_components.spectronics_voip.const import DOMAIN
+from custom_components.spectronics_voip.dialer import INVALID_FIELD_KEYS, CallResult
 from homeassistant.const import Platform
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.selector import validate_selector
@@ -92,6 +91,8 @@ HA_ERRORS = {
     "ConfigEntryError",
     "ConfigEntryNotReady",
 }
+# The dialer's failed call: its first argument is the translation key it raises.
+CALL_FAILED = {"CallFailedError", "failed"}
 # The abort reason of a flow helper called without `reason`.
 DEFAULT_REASONS = {
     "_abort_if_unique_id_configured": "already_configured",
@@ -175,14 +176,16 @@ def _section(call: ast.Call, key: str) -> set[Key]:
 
 
 def _entities() -> Iterator[tuple[str, str, dict[str, ast.expr]]]:
-    """Yield each entity class's platform, translation key and class attributes."""
+    """Yield each entity description's platform, translation key and keywords."""
     for module, tree in MODULES.items():
-        for cls in (node for node in tree.body if isinstance(node, ast.ClassDef)):
-            attrs = _assignments(cls.body)
-            if "_attr_translation_key" in attrs:
-                assert module in set(Platform), f"{cls.name}: not in a platform module"
-                for key in _keys(attrs["_attr_translation_key"]):
-                    yield module, key, attrs
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Call) and _name(node.func).endswith(
+                "EntityDescription"
+            ):
+                assert module in set(Platform), f"{module}: not a platform module"
+                kwargs = {kw.arg: kw.value for kw in node.keywords if kw.arg}
+                for key in _keys(kwargs["translation_key"]):
+                    yield module, key, kwargs
 
 
 def _flow_functions(cls: ast.ClassDef) -> list[ast.FunctionDef | ast.AsyncFunctionDef]:
@@ -330,25 +333,33 @@ def _expected() -> tuple[set[Key], set[Key]]:
     may: set[Key] = set()
     for tree in MODULES.values():
         for call in (node for node in ast.walk(tree) if isinstance(node, ast.Call)):
+            if (
+                _name(call.func) in CALL_FAILED
+                and call.args
+                and _name(call.args[0]) != "translation_key"
+            ):
+                need |= {("exceptions", key, "message") for key in _keys(call.args[0])}
+            if _name(call.func).endswith("EntityDescription"):
+                continue  # see _entities
             for keyword in call.keywords:
-                if keyword.arg == "translation_key":
+                # CallFailedError passes on the key it was given.
+                if keyword.arg == "translation_key" and _name(keyword.value) != (
+                    "translation_key"
+                ):
                     need |= set().union(
                         *(_section(call, key) for key in _keys(keyword.value))
                     )
-    attributes = {
-        value.value
-        for name, value in CONSTANTS.items()
-        if name.startswith("ATTR_") and isinstance(value, ast.Constant)
-    }
-    for platform, key, attrs in _entities():
+    # A call's result (but its account) is the "Last call" event's data.
+    attributes = {field.name for field in fields(CallResult)} - {"config_entry_id"}
+    for platform, key, kwargs in _entities():
         entity = ("entity", platform, key)
-        if ast.unparse(attrs.get("_attr_name", ast.Pass())) != "None":
+        if ast.unparse(kwargs.get("name", ast.Pass())) != "None":
             need.add((*entity, "name"))  # else the device's name is the entity's
-        if event_types := attrs.get("_attr_event_types"):
+        if event_types := kwargs.get("event_types"):
             states = (*entity, "state_attributes", "event_type", "state")
             need |= {(*states, event_type) for event_type in _keys(event_types)}
-            # The other attributes are the event's data: the call result's ATTR_ keys,
-            # and the states of one whose values are a module's <NAME>_OPTIONS.
+            # Each attribute may have a name, and one whose values are a module's
+            # <NAME>_OPTIONS the names of those values.
             may |= {(*entity, "state_attributes", name, "name") for name in attributes}
             for name in attributes:
                 if isinstance(
@@ -403,16 +414,34 @@ def test_translations_match_the_code() -> None:
     )
 
 
-def test_every_error_category_and_field_has_its_key() -> None:
-    """Each client error category and each validated call field maps to its key."""
-    classes, categories = [SpectronicsError], set()
+def test_every_client_error_has_its_translation() -> None:
+    """Each client error reaches a translated failure; each call field its key.
+
+    The dialer maps client errors to their keys in one except chain: an error class
+    without its own handler would end untranslated.
+    """
+    place = next(
+        node
+        for node in ast.walk(MODULES["dialer"])
+        if isinstance(node, FUNCTIONS) and node.name == "_async_place"
+    )
+    handled = tuple(
+        getattr(api, _name(handler.type))
+        for node in ast.walk(place)
+        if isinstance(node, ast.Try)
+        for handler in node.handlers
+        if handler.type is not None and hasattr(api, _name(handler.type))
+    )
+    classes, unhandled = list(api.SpectronicsError.__subclasses__()), []
     while classes:
         cls = classes.pop()
-        categories.add(cls.category)
         classes += cls.__subclasses__()
-    assert categories == set(CALL_FAILED_KEYS)
+        # Validation errors are raised, translated, before anything is sent.
+        if not issubclass(cls, (*handled, api.SpectronicsValidationError)):
+            unhandled.append(cls.__name__)
+    assert unhandled == []
     text_fields = {
-        field.name for field in fields(CallRequest) if "str" in str(field.type)
+        field.name for field in fields(api.CallRequest) if "str" in str(field.type)
     }
     assert text_fields == set(INVALID_FIELD_KEYS)
 

@@ -24,6 +24,7 @@ from custom_components.spectronics_voip.const import (
     DOMAIN,
     EVENT_CALL_RESULT,
 )
+from custom_components.spectronics_voip.dialer import Cooldown, LineLimiter
 from homeassistant.config_entries import ConfigEntryState
 from homeassistant.const import ATTR_ENTITY_ID
 from homeassistant.core import HomeAssistant, ServiceResponse
@@ -440,7 +441,8 @@ async def test_a_number_not_allowed_is_refused_before_sending(
     err = exc_info.value
     assert err.translation_domain == DOMAIN
     assert err.translation_key == "number_not_allowed"
-    assert err.translation_placeholders == {"field": field, "number": number}
+    assert err.translation_placeholders == {"number": number}
+    assert field in data  # the field the number was given in
     assert str(err) == translated("number_not_allowed", err.translation_placeholders)
     assert simulator.calls == []
     assert events == []
@@ -650,63 +652,115 @@ async def _until(condition: Any, timeout: float = 5) -> None:
             await asyncio.sleep(0.01)
 
 
-async def test_limiter_skips_a_waiter_cancelled_as_a_line_frees(
-    hass: HomeAssistant, simulator: Simulator
-) -> None:
+async def test_limiter_skips_a_waiter_cancelled_as_a_line_frees() -> None:
     """A queued call cancelled in the same loop step as a line frees is skipped."""
-    entry = await _account(hass, simulator, **{CONF_MAX_CONCURRENT_CALLS: 1})
-    dialer = entry.runtime_data
-    await dialer._async_acquire()  # noqa: SLF001 - the one line is taken
-    cancelled = hass.async_create_task(dialer._async_acquire())  # noqa: SLF001
-    waiting = hass.async_create_task(dialer._async_acquire())  # noqa: SLF001
+    lines = LineLimiter(lambda: 1)
+    await lines.__aenter__()  # the one line is taken
+    cancelled = asyncio.create_task(lines.__aenter__())
+    waiting = asyncio.create_task(lines.__aenter__())
     await asyncio.sleep(0)
-    assert dialer.lines == {"active": 1, "queued": 2}
+    assert (lines.active, lines.queued) == (1, 2)
 
     cancelled.cancel()  # its waiter is cancelled now, its task has not run yet
-    dialer._active -= 1  # noqa: SLF001 - the line frees in the same step
-    dialer.async_wake()
+    await lines.__aexit__(None, None, None)  # the line frees in the same step
     await asyncio.sleep(0)
 
     assert cancelled.cancelled()
     assert waiting.done()
-    assert dialer.lines == {"active": 1, "queued": 0}
+    assert (lines.active, lines.queued) == (1, 0)
 
 
-async def test_limiter_passes_on_a_line_given_to_a_cancelled_call(
-    hass: HomeAssistant, simulator: Simulator
-) -> None:
+async def test_limiter_passes_on_a_line_given_to_a_cancelled_call() -> None:
     """A call cancelled just after it was given a line passes the line on."""
-    entry = await _account(hass, simulator, **{CONF_MAX_CONCURRENT_CALLS: 1})
-    dialer = entry.runtime_data
-    await dialer._async_acquire()  # noqa: SLF001
-    given = hass.async_create_task(dialer._async_acquire())  # noqa: SLF001
-    waiting = hass.async_create_task(dialer._async_acquire())  # noqa: SLF001
+    lines = LineLimiter(lambda: 1)
+    await lines.__aenter__()
+    given = asyncio.create_task(lines.__aenter__())
+    waiting = asyncio.create_task(lines.__aenter__())
     await asyncio.sleep(0)
 
-    dialer._active -= 1  # noqa: SLF001 - the line goes to `given` ...
-    dialer.async_wake()
+    await lines.__aexit__(None, None, None)  # the line goes to `given` ...
     given.cancel()  # ... which is cancelled before it runs again
     await asyncio.sleep(0)
     await asyncio.sleep(0)
 
     assert given.cancelled()
     assert waiting.done()
-    assert dialer.lines == {"active": 1, "queued": 0}
+    assert (lines.active, lines.queued) == (1, 0)
 
 
-async def test_the_cooldown_forgets_old_calls(
-    hass: HomeAssistant, simulator: Simulator
-) -> None:
+async def test_limiter_follows_a_raised_limit() -> None:
+    """Raising the limit and waking the limiter starts waiting calls at once."""
+    limit = 1
+    lines = LineLimiter(lambda: limit)
+    await lines.__aenter__()
+    waiting = [asyncio.create_task(lines.__aenter__()) for _ in range(3)]
+    await asyncio.sleep(0)
+    assert (lines.active, lines.queued) == (1, 3)
+
+    limit = 3
+    lines.wake()
+    await asyncio.sleep(0)
+
+    assert [task.done() for task in waiting] == [True, True, False]
+    assert (lines.active, lines.queued) == (3, 1)
+    waiting[2].cancel()
+    await asyncio.gather(waiting[2], return_exceptions=True)
+    assert (lines.active, lines.queued) == (3, 0)
+
+
+async def test_the_cooldown_forgets_old_calls() -> None:
     """Many distinct calls do not pile up: those past their cooldown are dropped."""
-    entry = await _account(hass, simulator, **{CONF_COOLDOWN: 1})
+    cooldown = Cooldown(lambda: 1.0)
+
+    def succeed(destination: str) -> None:
+        with cooldown.sending((destination, None, None, None, False), answered=False):
+            pass
+
     for i in range(200):
-        await place_call(hass, {"destination": f"7{i:03d}"})
+        succeed(f"7{i:03d}")
     await asyncio.sleep(1.05)
-
     for i in range(100):
-        await place_call(hass, {"destination": f"8{i:03d}"})
+        succeed(f"8{i:03d}")
 
-    remembered = entry.runtime_data._succeeded  # noqa: SLF001
-    assert len(simulator.calls) == 300
-    assert len(remembered) < 200
-    assert all(key[0].startswith("8") for key in remembered)
+    assert 100 <= len(cooldown) < 200
+    # What it forgot was past its cooldown: such a call goes again anyway.
+    assert (
+        await cooldown.async_held_back(("7000", None, None, None, False), wait=False)
+        is None
+    )
+    assert await cooldown.async_held_back(("8000", None, None, None, False), wait=False)
+
+
+async def test_the_cooldown_holds_back_only_an_identical_call() -> None:
+    """Another number, source, extension, caller name or order is another call."""
+    cooldown = Cooldown(lambda: 30.0)
+    key = ("2001", "07700900123", "1234567", "Home", False)
+    with cooldown.sending(key, answered=False):
+        pass
+
+    held_back = await cooldown.async_held_back(key, wait=False)
+
+    assert held_back is not None
+    assert held_back.startswith("not sent: an identical call succeeded 0 s ago")
+    for other in (
+        ("2002", "07700900123", "1234567", "Home", False),
+        ("2001", None, "1234567", "Home", False),
+        ("2001", "07700900123", "7654321", "Home", False),
+        ("2001", "07700900123", "1234567", None, False),
+        ("2001", "07700900123", "1234567", "Home", True),
+    ):
+        assert await cooldown.async_held_back(other, wait=False) is None
+    # Nobody answered a request sent without wait: a waiting call goes.
+    assert await cooldown.async_held_back(key, wait=True) is None
+
+
+async def test_a_call_that_fails_starts_no_cooldown() -> None:
+    """The cooldown remembers a call only once it succeeded."""
+    cooldown = Cooldown(lambda: 30.0)
+    key = ("2001", None, None, None, False)
+
+    with pytest.raises(RuntimeError), cooldown.sending(key, answered=True):
+        raise RuntimeError
+
+    assert len(cooldown) == 0
+    assert await cooldown.async_held_back(key, wait=True) is None

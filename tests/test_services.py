@@ -6,8 +6,11 @@ import asyncio
 from collections.abc import Awaitable, Callable
 import json
 import logging
+import traceback
 from typing import Any
+from unittest.mock import patch
 
+import aiohttp
 import pytest
 from pytest_homeassistant_custom_component.common import (
     MockConfigEntry,
@@ -1132,3 +1135,46 @@ def test_exception_translations_have_messages() -> None:
     for key, value in EXCEPTIONS.items():
         assert isinstance(value, dict), key
         assert set(value) == {"message"}, key
+
+
+# ---------------------------------------------------------------------------
+# The call path
+# ---------------------------------------------------------------------------
+
+
+async def test_the_call_path_from_the_handler_to_the_post(
+    hass: HomeAssistant, init_integration: MockConfigEntry, simulator: Simulator
+) -> None:
+    """Five of the integration's frames from the action's handler to session.post.
+
+    The call runs in a task of its entry (so that a caller leaving cannot abort it):
+    its frames are in that task, the handler's in the task awaiting it.
+    """
+    seen: list[list[str]] = []
+    post = aiohttp.ClientSession.post
+
+    def counting_post(session: aiohttp.ClientSession, *args: Any, **kwargs: Any) -> Any:
+        frames = [
+            (summary.filename, summary.name) for summary in traceback.extract_stack()
+        ]
+        for task in asyncio.all_tasks():
+            if task is not asyncio.current_task():
+                frames += [
+                    (frame.f_code.co_filename, frame.f_code.co_name)
+                    for frame in task.get_stack()
+                ]
+        seen.append(
+            [name for file, name in frames if file.startswith(str(INTEGRATION))]
+        )
+        return post(session, *args, **kwargs)
+
+    with patch.object(aiohttp.ClientSession, "post", counting_post):
+        await place_call(hass, {"destination": DESTINATION})
+
+    # The action's handler, the dialer's one call API, its rails in the entry's task,
+    # the client, its one POST.
+    [frames] = seen
+    assert sorted(frames) == sorted(
+        ["async_place_call", "async_call", "_async_place", "place_call", "_post"]
+    )
+    assert len(simulator.calls) == 1

@@ -72,10 +72,10 @@ def post_replaced_by_ok(entries: Iterable[ConfigEntry]) -> Iterator[None]:
     """Replace the accounts' client POST by an immediate OK while open."""
     # Imported here, once Home Assistant's loader has imported the integration: an
     # import at the top would import it before the set-up that is timed.
-    from custom_components.spectronics_voip.api import CallResult  # noqa: PLC0415
+    from custom_components.spectronics_voip.api import CallReply  # noqa: PLC0415
 
     async def accepted(request: Any, *, wait_timeout: float | None = None) -> Any:
-        return CallResult(request, "Call request sent")
+        return CallReply(request, "Call request sent")
 
     with contextlib.ExitStack() as stack:
         for entry in entries:

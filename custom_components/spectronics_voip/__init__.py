@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from homeassistant.config_entries import ConfigEntry
 from homeassistant.const import CONF_API_TOKEN, CONF_URL, Platform
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.exceptions import (
@@ -37,15 +36,13 @@ from .const import (
     RING_CONTACT_NUMBER,
     RING_MY_EXTENSION,
 )
-from .dialer import SpectronicsDialer
+from .dialer import SpectronicsConfigEntry, SpectronicsDialer
 from .entity import account_device_info, async_update_contact_devices, contacts_signal
 from .issues import FailingCallsMonitor, async_check_url, async_delete_issues
 from .services import async_setup_services
 
 CONFIG_SCHEMA = cv.config_entry_only_config_schema(DOMAIN)
 PLATFORMS: list[Platform] = [Platform.BUTTON, Platform.EVENT, Platform.NOTIFY]
-
-type SpectronicsConfigEntry = ConfigEntry[SpectronicsDialer]
 
 
 async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
@@ -115,7 +112,7 @@ async def _async_update_listener(
         dialer.async_set_client(_async_client(hass, entry), entry.data)
         async_check_url(hass, entry)
         dr.async_get(hass).async_update_device(dialer.device_id, name=entry.title)
-    dialer.async_wake()  # the simultaneous-call limit may have grown
+    dialer.lines.wake()  # the simultaneous-call limit may have grown
     async_update_contact_devices(hass, entry)
     async_dispatcher_send(hass, contacts_signal(entry))
 

@@ -174,8 +174,8 @@ class CallRequest:
 
 
 @dataclass(frozen=True, slots=True)
-class CallResult:
-    """A call the provider accepted (`OK:`), with its message."""
+class CallReply:
+    """The provider's reply to a call it accepted (`OK:`): its message."""
 
     request: CallRequest
     message: str
@@ -209,7 +209,7 @@ class SpectronicsClient:
 
     async def place_call(
         self, request: CallRequest, *, wait_timeout: float | None = None
-    ) -> CallResult:
+    ) -> CallReply:
         """Place one call; return the provider's OK or raise a typed error."""
         if request.extension is None:
             request = replace(request, extension=self.extension)
@@ -217,7 +217,7 @@ class SpectronicsClient:
         if request.wait:
             timeout = self.wait_timeout if wait_timeout is None else wait_timeout
         message = await self._post(request.form(), timeout)
-        return CallResult(request, message)
+        return CallReply(request, message)
 
     async def check_credentials(self) -> None:
         """Check the token and extension without a destination, so nothing rings."""

@@ -37,7 +37,6 @@ from homeassistant.helpers.selector import (
     TextSelectorType,
 )
 
-from . import SpectronicsConfigEntry
 from .api import (
     DEFAULT_URL,
     EXTENSION_PATTERN,
@@ -79,7 +78,7 @@ from .const import (
     RING_MY_EXTENSION,
     SUBENTRY_CONTACT,
 )
-from .dialer import ring_first
+from .dialer import SpectronicsConfigEntry, ring_first
 
 TOKEN_SELECTOR = TextSelector(
     TextSelectorConfig(type=TextSelectorType.PASSWORD, autocomplete="off")

@@ -36,14 +36,6 @@ RING_FIRST_OPTIONS: Final = (
 )
 # The kinds whose answer is the contact's own (escalations, notify entities).
 CONTACT_RINGS_FIRST: Final = (RING_CONTACT_NUMBER, RING_CONTACT_EXTENSION)
-# The translation key of a call field that fails validation: the action's error and
-# the contact form's field error alike.
-INVALID_FIELD_KEYS: Final = {
-    CONF_DESTINATION: "invalid_destination",
-    CONF_SOURCE: "invalid_source",
-    CONF_EXTENSION: "invalid_extension",
-    CONF_CIDNAME: "invalid_cidname",
-}
 
 MIN_WAIT_TIMEOUT: Final = 10
 MAX_WAIT_TIMEOUT: Final = 600
@@ -78,21 +70,6 @@ EVENT_CALL_RESULT: Final = f"{DOMAIN}_call_result"
 LAST_CALL_KEY: Final = "last_call"
 
 ATTR_CONFIG_ENTRY_ID: Final = "config_entry_id"
-ATTR_CONTACT: Final = "contact"
-ATTR_DESTINATION: Final = "destination"
-ATTR_EXTENSION: Final = "extension"
-ATTR_CIDNAME: Final = "cidname"
-ATTR_REVERSE: Final = "reverse"
-ATTR_SOURCE: Final = "source"
-ATTR_WAIT: Final = "wait"
-ATTR_SUCCESS: Final = "success"
-ATTR_MESSAGE: Final = "message"
-ATTR_ERROR: Final = "error"
-ATTR_SUPPRESSED: Final = "suppressed"
-ATTR_ANSWERED_BY: Final = "answered_by"
-ATTR_ATTEMPTS: Final = "attempts"
-ATTR_RINGS_FIRST: Final = "rings_first"
-ATTR_RING_FIRST: Final = "ring_first"
 
 # "Last call" event types.
 EVENT_REQUESTED: Final = "requested"

@@ -8,10 +8,7 @@ from homeassistant.components.diagnostics import async_redact_data
 from homeassistant.const import CONF_API_TOKEN
 from homeassistant.core import HomeAssistant
 
-from . import SpectronicsConfigEntry
 from .const import (
-    ATTR_CONTACT,
-    ATTR_RINGS_FIRST,
     CONF_ALLOWED_NUMBERS,
     CONF_CIDNAME,
     CONF_CONNECT_TO,
@@ -19,6 +16,7 @@ from .const import (
     CONF_EXTENSION,
     CONF_SOURCE,
 )
+from .dialer import SpectronicsConfigEntry
 
 TO_REDACT = {
     CONF_API_TOKEN,
@@ -31,8 +29,8 @@ TO_REDACT = {
 }
 CONTACT_TO_REDACT = {CONF_DESTINATION, CONF_SOURCE, *TO_REDACT}
 CALL_TO_REDACT = {
-    ATTR_CONTACT,
-    ATTR_RINGS_FIRST,
+    "contact",
+    "rings_first",
     CONF_DESTINATION,
     CONF_SOURCE,
     *TO_REDACT,
@@ -59,9 +57,10 @@ async def async_get_config_entry_diagnostics(
         },
         "calls": {
             "counts": dict(dialer.counts),
-            "lines": dialer.lines,
+            "lines": {"active": dialer.lines.active, "queued": dialer.lines.queued},
             "recent": [
-                async_redact_data(call, CALL_TO_REDACT) for call in dialer.recent
+                async_redact_data(call.as_dict(), CALL_TO_REDACT)
+                for call in dialer.recent
             ],
         },
     }

@@ -1,100 +1,161 @@
-"""The one call path of an account: every action, button, notify and escalation."""
+"""The account's one call API: every action, button, notify and escalation call."""
 
 from __future__ import annotations
 
 import asyncio
 from collections import Counter, OrderedDict, deque
-from collections.abc import Callable, Mapping, Sequence
-from contextlib import suppress
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager, suppress
+from dataclasses import dataclass, fields, replace
 from datetime import datetime
 import time
-from typing import TYPE_CHECKING, Any
+from typing import Any, Final, Self
 
-from homeassistant.config_entries import ConfigSubentry
+from homeassistant.config_entries import ConfigEntry, ConfigSubentry
 from homeassistant.const import ATTR_DEVICE_ID, ATTR_ENTITY_ID, Platform
 from homeassistant.core import CALLBACK_TYPE, Context, HomeAssistant, callback
+from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
 from homeassistant.helpers import entity_registry as er
 from homeassistant.util import dt as dt_util
 
 from .api import (
     CallRequest,
-    CallResult,
+    SpectronicsApiError,
     SpectronicsAuthError,
     SpectronicsClient,
     SpectronicsConnectError,
+    SpectronicsConnectionError,
     SpectronicsError,
+    SpectronicsResponseError,
+    SpectronicsTimeoutError,
     SpectronicsValidationError,
 )
 from .const import (
-    ATTR_CIDNAME,
-    ATTR_CONFIG_ENTRY_ID,
-    ATTR_CONTACT,
-    ATTR_DESTINATION,
-    ATTR_ERROR,
-    ATTR_EXTENSION,
-    ATTR_MESSAGE,
-    ATTR_REVERSE,
-    ATTR_RING_FIRST,
-    ATTR_RINGS_FIRST,
-    ATTR_SOURCE,
-    ATTR_SUCCESS,
-    ATTR_SUPPRESSED,
-    ATTR_WAIT,
     CANCELLED_MESSAGE,
     CONF_ALLOWED_NUMBERS,
+    CONF_CIDNAME,
+    CONF_CONNECT_TO,
     CONF_COOLDOWN,
+    CONF_DESTINATION,
+    CONF_EXTENSION,
     CONF_MAX_CONCURRENT_CALLS,
+    CONF_REVERSE,
     CONF_RING_FIRST,
+    CONF_SOURCE,
+    CONF_WAIT,
     CONF_WAIT_TIMEOUT,
     DEFAULT_COOLDOWN,
     DEFAULT_MAX_CONCURRENT_CALLS,
     DOMAIN,
     ERROR_CANCELLED,
     ERROR_UNKNOWN,
+    EVENT_ANSWERED,
     EVENT_CALL_RESULT,
+    EVENT_FAILED,
+    EVENT_REQUESTED,
     LAST_CALL_KEY,
     LOGGER,
     RETRY_DELAYS,
+    RING_CONTACT_EXTENSION,
+    RING_CONTACT_NUMBER,
     RING_MY_EXTENSION,
 )
 
-if TYPE_CHECKING:
-    from . import SpectronicsConfigEntry
-
-type CallListener = Callable[[dict[str, Any], Context], None]
+type SpectronicsConfigEntry = ConfigEntry[SpectronicsDialer]
+type CallListener = Callable[[CallResult, Context], None]
 # What makes two calls identical for the cooldown.
 type CallKey = tuple[str, str | None, str | None, str | None, bool]
 
-
-@dataclass(frozen=True, slots=True)
-class Success:
-    """A call that succeeded: when, and whether it waited for (and got) the answer."""
-
-    monotonic: float
-    at: datetime
-    answered: bool
-
-
-# Successful calls remembered for the cooldown before old ones are pruned.
-_PRUNE_AFTER = 256
+# The translation key of a call field that fails validation.
+INVALID_FIELD_KEYS: Final = {
+    CONF_DESTINATION: "invalid_destination",
+    CONF_SOURCE: "invalid_source",
+    CONF_EXTENSION: "invalid_extension",
+    CONF_CIDNAME: "invalid_cidname",
+}
 # Results kept for diagnostics.
-RECENT_CALLS = 10
+RECENT_CALLS: Final = 10
+# Successful calls remembered for the cooldown before old ones are pruned.
+_PRUNE_AFTER: Final = 256
 
 
-class SpectronicsCancelledError(SpectronicsError):
-    """The account was unloaded, or Home Assistant stopped, while the call was in flight."""
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CallResult:
+    """A call's result: its event, its response data and "Last call" show it."""
 
-    category = ERROR_CANCELLED
+    config_entry_id: str
+    contact: str | None = None
+    ring_first: str | None = None
+    extension: str
+    destination: str
+    source: str | None = None
+    cidname: str | None = None
+    reverse: bool = False
+    wait: bool = False
+    rings_first: str
+    suppressed: bool = False
+    success: bool = False
+    message: str = ""
+    error: str | None = None
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Self:
+        """Return the result an event carries; one recorded by 0.1 lacks rings_first."""
+        extension, destination = data.get("extension") or "", data["destination"]
+        source, reverse = data.get("source"), bool(data.get("reverse"))
+        rings_first = data.get("rings_first") or source
+        if not rings_first:
+            rings_first = destination if reverse else extension
+        return cls(
+            config_entry_id=data.get("config_entry_id", ""),
+            contact=data.get("contact"),
+            ring_first=data.get("ring_first"),
+            extension=extension,
+            destination=destination,
+            source=source,
+            cidname=data.get("cidname"),
+            reverse=reverse,
+            wait=bool(data.get("wait")),
+            rings_first=rings_first,
+            suppressed=bool(data.get("suppressed")),
+            success=bool(data.get("success")),
+            message=data.get("message", ""),
+            error=data.get("error"),
+        )
+
+    def as_dict(self) -> dict[str, Any]:
+        """Return the result as the event and the response data spell it."""
+        return {name: getattr(self, name) for name in _RESULT_FIELDS}
+
+    @property
+    def event_type(self) -> str:
+        """Return the "Last call" event type: requested, answered or failed."""
+        if not self.success:
+            return EVENT_FAILED
+        return EVENT_ANSWERED if self.wait else EVENT_REQUESTED
+
+    @property
+    def second_leg(self) -> str:
+        """Return the phone dialled once the one rung first answers."""
+        if self.reverse and not self.source:
+            return self.extension
+        return self.destination
 
 
-class SpectronicsNotAllowedError(SpectronicsValidationError):
-    """A number of the call matches none of the account's allowed numbers."""
+_RESULT_FIELDS: Final = tuple(field.name for field in fields(CallResult))
 
-    def __init__(self, field: str, number: str) -> None:
-        """Name the field and the number refused."""
-        super().__init__(field, "not one of the allowed numbers")
-        self.number = number
+
+class CallFailedError(HomeAssistantError):
+    """A call that failed, translated; `result` is what its event reported."""
+
+    def __init__(self, translation_key: str, result: CallResult) -> None:
+        """Translate the failure; keep the failed call's result."""
+        super().__init__(
+            translation_domain=DOMAIN,
+            translation_key=translation_key,
+            translation_placeholders={"message": result.message},
+        )
+        self.result = result
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,11 +168,23 @@ class Contact:
 
 
 @dataclass(frozen=True, slots=True)
-class CallOutcome:
-    """A call's result as the event reports it, and its error when it failed."""
+class Escalation:
+    """How call_until_answered ended: who answered, and every attempt's result."""
 
-    result: dict[str, Any]
-    error: SpectronicsError | None
+    success: bool
+    answered_by: str | None
+    attempts: list[CallResult]
+
+    def as_dict(self) -> dict[str, Any]:
+        """Return the escalation as the action's response data."""
+        return {
+            "success": self.success,
+            "answered_by": self.answered_by,
+            "attempts": [attempt.as_dict() for attempt in self.attempts],
+        }
+
+
+type Attempt = tuple[CallRequest, Contact | None]
 
 
 def ring_first(subentry: ConfigSubentry) -> str:
@@ -129,8 +202,127 @@ def number_allowed(number: str, allowed: Sequence[str]) -> bool:
     )
 
 
+@dataclass(frozen=True, slots=True)
+class _Success:
+    """A call that succeeded: when, and whether it waited for (and got) the answer."""
+
+    monotonic: float
+    at: datetime
+    answered: bool
+
+
+class Cooldown:
+    """Holds back a call identical to one that succeeded less than `seconds()` ago.
+
+    A call that waits for the answer is held back only by one that was answered: an
+    accepted request (wait off) says nothing about anyone picking up.
+    """
+
+    def __init__(self, seconds: Callable[[], float]) -> None:
+        """Start with no call remembered."""
+        self._seconds = seconds
+        self._succeeded: OrderedDict[CallKey, _Success] = OrderedDict()
+        self._in_flight: dict[CallKey, asyncio.Event] = {}
+
+    def __len__(self) -> int:
+        """Return how many successful calls it remembers."""
+        return len(self._succeeded)
+
+    async def async_held_back(self, key: CallKey, *, wait: bool) -> str | None:
+        """Return why the call is not sent, or None; an identical one in flight first."""
+        if not (cooldown := self._seconds()):
+            return None
+        while (in_flight := self._in_flight.get(key)) is not None:
+            await in_flight.wait()
+        sent = self._succeeded.get(key)
+        if sent is None or not (sent.answered or not wait):
+            return None
+        age = time.monotonic() - sent.monotonic
+        if age >= cooldown:
+            return None
+        what = "was answered" if sent.answered else "succeeded"
+        return (
+            f"not sent: an identical call {what} {age:.0f} s ago"
+            f" (at {sent.at:%H:%M:%S}), within the {cooldown:g} s cooldown"
+        )
+
+    @contextmanager
+    def sending(self, key: CallKey, *, answered: bool) -> Iterator[None]:
+        """Hold identical calls while this one is sent; remember it if it succeeds."""
+        if not self._seconds():
+            yield
+            return
+        done = self._in_flight[key] = asyncio.Event()
+        try:
+            yield
+            self._remember(key, answered=answered)
+        finally:
+            del self._in_flight[key]
+            done.set()
+
+    def _remember(self, key: CallKey, *, answered: bool) -> None:
+        """Start the cooldown of a call that succeeded."""
+        now = time.monotonic()
+        succeeded = self._succeeded
+        succeeded[key] = _Success(now, dt_util.now(), answered)
+        # Oldest first, so that pruning visits only the calls it drops.
+        succeeded.move_to_end(key)
+        if len(succeeded) > _PRUNE_AFTER:
+            cooldown = self._seconds()
+            # Stops at the latest (0 s old) at the call just remembered.
+            while now - next(iter(succeeded.values())).monotonic > cooldown:
+                succeeded.popitem(last=False)
+
+
+class LineLimiter:
+    """Lets at most `limit()` calls reach the provider at once; the rest wait in order."""
+
+    def __init__(self, limit: Callable[[], int]) -> None:
+        """Start with every line free."""
+        self._limit = limit
+        self.active = 0
+        self._queue: deque[asyncio.Future[None]] = deque()
+
+    @property
+    def queued(self) -> int:
+        """Return how many calls wait for a line."""
+        return len(self._queue)
+
+    async def __aenter__(self) -> None:
+        """Wait for a free line."""
+        if self.active < self._limit() and not self._queue:
+            self.active += 1
+            return
+        waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._queue.append(waiter)
+        try:
+            await waiter
+        except asyncio.CancelledError:
+            if waiter.done() and not waiter.cancelled():
+                # The line was given as the call was cancelled: pass it on.
+                self.active -= 1
+                self.wake()
+            with suppress(ValueError):
+                self._queue.remove(waiter)
+            raise
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        """Free the line for the next call waiting."""
+        self.active -= 1
+        self.wake()
+
+    @callback
+    def wake(self) -> None:
+        """Start waiting calls the (possibly raised) limit allows."""
+        while self._queue and self.active < self._limit():
+            waiter = self._queue.popleft()
+            if not waiter.done():
+                self.active += 1
+                waiter.set_result(None)
+
+
 class SpectronicsDialer:
-    """Places an account's calls: the safety rails, sending once, reporting once."""
+    """Places an account's calls: the rails in order, sending once, reporting once."""
 
     def __init__(
         self,
@@ -147,13 +339,19 @@ class SpectronicsDialer:
         self.entry_data: Mapping[str, Any] = entry.data
         self.device_id = device_id
         self.retry_delays: Sequence[float] = RETRY_DELAYS
-        self._listeners: list[CallListener] = []
-        self.recent: deque[dict[str, Any]] = deque(maxlen=RECENT_CALLS)
+        self.cooldown = Cooldown(
+            lambda: float(entry.options.get(CONF_COOLDOWN, DEFAULT_COOLDOWN))
+        )
+        self.lines = LineLimiter(
+            lambda: int(
+                entry.options.get(
+                    CONF_MAX_CONCURRENT_CALLS, DEFAULT_MAX_CONCURRENT_CALLS
+                )
+            )
+        )
+        self.recent: deque[CallResult] = deque(maxlen=RECENT_CALLS)
         self.counts: Counter[str] = Counter()
-        self._active = 0
-        self._queue: deque[asyncio.Future[None]] = deque()
-        self._succeeded: OrderedDict[CallKey, Success] = OrderedDict()
-        self._identical_in_flight: dict[CallKey, asyncio.Event] = {}
+        self._listeners: list[CallListener] = []
 
     def __repr__(self) -> str:
         """Describe the dialer by its client, which hides the token."""
@@ -165,59 +363,6 @@ class SpectronicsDialer:
         self._listeners.append(listener)
         return lambda: self._listeners.remove(listener)
 
-    def check_allowed(self, request: CallRequest) -> None:
-        """Raise SpectronicsNotAllowedError unless every number of the call is allowed."""
-        allowed = self.entry.options.get(CONF_ALLOWED_NUMBERS, [])
-        for field, number in (
-            (ATTR_DESTINATION, request.destination),
-            (ATTR_SOURCE, request.source),
-        ):
-            if number is not None and not number_allowed(number, allowed):
-                raise SpectronicsNotAllowedError(field, number)
-
-    async def async_call(
-        self,
-        request: CallRequest,
-        *,
-        contact: Contact | None = None,
-        context: Context | None = None,
-    ) -> CallOutcome:
-        """Place one call through the rails and return its outcome.
-
-        Raises SpectronicsNotAllowedError, before anything is sent, for a number the
-        account does not allow. Every other failure is in the outcome.
-        """
-        self.check_allowed(request)
-        context = context or Context()
-        extension = request.extension or self.client.extension
-        result: dict[str, Any] = {
-            ATTR_CONFIG_ENTRY_ID: self.entry.entry_id,
-            ATTR_CONTACT: contact.name if contact else None,
-            ATTR_RING_FIRST: contact.ring_first if contact else None,
-            ATTR_EXTENSION: extension,
-            ATTR_DESTINATION: request.destination,
-            ATTR_SOURCE: request.source,
-            ATTR_CIDNAME: request.cidname,
-            ATTR_REVERSE: request.reverse,
-            ATTR_WAIT: request.wait,
-            ATTR_RINGS_FIRST: request.rings_first or extension,
-            ATTR_SUPPRESSED: False,
-        }
-        # The entry owns the call: unloading the entry cancels it (it still reports).
-        task = self.entry.async_create_background_task(
-            self.hass,
-            self._async_run(request, result, context, contact),
-            f"{DOMAIN} call",
-        )
-        try:
-            # A caller that stops waiting does not cancel a call that may be ringing.
-            error = await asyncio.shield(task)
-        except asyncio.CancelledError:
-            if not task.cancelled():
-                raise
-            error = SpectronicsCancelledError(CANCELLED_MESSAGE)
-        return CallOutcome(result, error)
-
     @callback
     def async_set_client(
         self, client: SpectronicsClient, entry_data: Mapping[str, Any]
@@ -226,64 +371,140 @@ class SpectronicsDialer:
         self.client = client
         self.entry_data = entry_data
 
-    @callback
-    def async_wake(self) -> None:
-        """Start queued calls the (possibly raised) simultaneous-call limit allows."""
-        while self._queue and self._active < self._limit:
-            waiter = self._queue.popleft()
-            if not waiter.done():
-                self._active += 1
-                waiter.set_result(None)
+    def request(self, data: Mapping[str, Any]) -> CallRequest:
+        """Return a call from an action's fields, with the account's defaults.
 
-    @property
-    def lines(self) -> dict[str, int]:
-        """Return the calls holding a line and those waiting for one."""
-        return {"active": self._active, "queued": len(self._queue)}
-
-    @property
-    def _limit(self) -> int:
-        """The account's simultaneous-call limit."""
-        return int(
-            self.entry.options.get(
-                CONF_MAX_CONCURRENT_CALLS, DEFAULT_MAX_CONCURRENT_CALLS
+        Raises ServiceValidationError for a malformed field, before anything is sent.
+        """
+        options = self.entry.options
+        try:
+            return CallRequest(
+                destination=data[CONF_DESTINATION],
+                extension=data.get(CONF_EXTENSION) or self.client.extension,
+                cidname=data.get(CONF_CIDNAME, options.get(CONF_CIDNAME)),
+                reverse=data.get(CONF_REVERSE, False),
+                source=data.get(CONF_SOURCE),
+                wait=data.get(CONF_WAIT, options.get(CONF_WAIT, False)),
             )
+        except SpectronicsValidationError as err:
+            raise ServiceValidationError(
+                translation_domain=DOMAIN,
+                translation_key=INVALID_FIELD_KEYS[err.field],
+            ) from err
+
+    def connect_to(self, data: Mapping[str, Any], extension: str | None = None) -> str:
+        """Return what the phone rung first is connected to once it answers.
+
+        The call's (or contact's) own connect_to, else the account's option, else the
+        extension the call is placed from.
+        """
+        return str(
+            data.get(CONF_CONNECT_TO)
+            or self.entry.options.get(CONF_CONNECT_TO)
+            or extension
+            or self.client.extension
         )
 
-    async def _async_run(
+    def contact_request(
+        self, subentry: ConfigSubentry, cidname: str | None = None
+    ) -> CallRequest:
+        """Return a contact's call, with `cidname` instead of its own when given.
+
+        my_extension: your extension rings first, then the contact's number (quick
+        dial). contact_number: the contact's number rings first (as the source),
+        then connect_to. contact_extension: the contact's extension rings first,
+        then connect_to.
+        """
+        data = subentry.data
+        number = data[CONF_DESTINATION]
+        call: dict[str, Any] = {CONF_WAIT: data.get(CONF_WAIT, False)}
+        if cidname := cidname or data.get(CONF_CIDNAME):
+            call[CONF_CIDNAME] = cidname  # else the account's default applies
+        kind = ring_first(subentry)
+        if kind == RING_CONTACT_NUMBER:
+            call |= {CONF_SOURCE: number, CONF_DESTINATION: self.connect_to(data)}
+        elif kind == RING_CONTACT_EXTENSION:
+            call |= {CONF_EXTENSION: number, CONF_DESTINATION: self.connect_to(data)}
+        else:
+            call |= {CONF_DESTINATION: number, CONF_EXTENSION: data.get(CONF_EXTENSION)}
+        return self.request(call)
+
+    def check_allowed(self, request: CallRequest) -> None:
+        """Raise ServiceValidationError unless every number the call rings is allowed."""
+        allowed = self.entry.options.get(CONF_ALLOWED_NUMBERS, [])
+        # The account's own extensions (the one calling, one connected to) always are.
+        own = {request.extension, self.client.extension}
+        for number in (request.destination, request.source):
+            if number and number not in own and not number_allowed(number, allowed):
+                raise ServiceValidationError(
+                    translation_domain=DOMAIN,
+                    translation_key="number_not_allowed",
+                    translation_placeholders={"number": number},
+                )
+
+    async def async_call(
         self,
         request: CallRequest,
-        result: dict[str, Any],
-        context: Context,
-        contact: Contact | None,
-    ) -> SpectronicsError | None:
-        """Apply the cooldown, send at most once, and report exactly once."""
+        *,
+        contact: Contact | None = None,
+        context: Context | None = None,
+    ) -> CallResult:
+        """Place one call through the rails, report it once, and return its result.
 
-        def report(error: str | None, message: str) -> None:
-            self._async_report(result, context, contact, error, message)
-
+        Raises ServiceValidationError, before anything is sent, for a number the
+        account does not allow, and CallFailedError when the call fails.
+        """
+        self.check_allowed(request)
+        extension = request.extension or self.client.extension
+        pending = CallResult(
+            config_entry_id=self.entry.entry_id,
+            contact=contact.name if contact else None,
+            ring_first=contact.ring_first if contact else None,
+            extension=extension,
+            destination=request.destination,
+            source=request.source,
+            cidname=request.cidname,
+            reverse=request.reverse,
+            wait=request.wait,
+            rings_first=request.rings_first or extension,
+        )
+        reported: list[CallResult] = []  # what a cancelled call reported
+        # The entry owns the call: unloading the entry cancels it (it still reports).
+        task = self.entry.async_create_background_task(
+            self.hass,
+            self._async_place(
+                request, pending, contact, context or Context(), reported
+            ),
+            f"{DOMAIN} call",
+        )
         try:
-            message = await self._async_send_unless_identical(request, result)
-        except SpectronicsError as err:
-            report(err.category, str(err))
-            if isinstance(err, SpectronicsAuthError):
-                self.entry.async_start_reauth(self.hass)
-            return err
+            # A caller that stops waiting does not cancel a call that may be ringing.
+            return await asyncio.shield(task)
         except asyncio.CancelledError:
-            report(ERROR_CANCELLED, CANCELLED_MESSAGE)
-            raise
-        except Exception:
-            report(ERROR_UNKNOWN, "unexpected error")
-            raise
-        report(None, message)
-        return None
+            if not task.cancelled():
+                raise
+            raise CallFailedError("call_failed_cancelled", reported[0]) from None
 
-    async def _async_send_unless_identical(
-        self, request: CallRequest, result: dict[str, Any]
-    ) -> str:
-        """Return the provider's message, or why an identical call is not sent again."""
-        cooldown = float(self.entry.options.get(CONF_COOLDOWN, DEFAULT_COOLDOWN))
-        if not cooldown:
-            return (await self._async_send_limited(request)).message
+    async def _async_place(
+        self,
+        request: CallRequest,
+        pending: CallResult,
+        contact: Contact | None,
+        context: Context,
+        reported: list[CallResult],
+    ) -> CallResult:
+        """Send the call past the cooldown and a free line; report it exactly once."""
+
+        def report(**outcome: Any) -> CallResult:
+            result = replace(pending, **outcome)
+            reported.append(result)
+            self._async_report(result, contact, context)
+            return result
+
+        def failed(translation_key: str, err: SpectronicsError) -> CallFailedError:
+            result = report(message=str(err), error=err.category)
+            return CallFailedError(translation_key, result)
+
         key: CallKey = (
             request.destination,
             request.source,
@@ -291,117 +512,71 @@ class SpectronicsDialer:
             request.cidname,
             request.reverse,
         )
-        # An identical call in flight decides first: its success suppresses this one.
-        while (in_flight := self._identical_in_flight.get(key)) is not None:
-            await in_flight.wait()
-        sent = self._succeeded.get(key)
-        # A call that waits for the answer is held back only by one that was answered:
-        # an accepted request (wait off) says nothing about anyone picking up.
-        if sent is not None and (sent.answered or not request.wait):
-            age = time.monotonic() - sent.monotonic
-            if age < cooldown:
-                result[ATTR_SUPPRESSED] = True
-                what = "was answered" if sent.answered else "succeeded"
-                return (
-                    f"not sent: an identical call {what} {age:.0f} s ago"
-                    f" (at {sent.at:%H:%M:%S}), within the {cooldown:g} s cooldown"
-                )
-        done = self._identical_in_flight[key] = asyncio.Event()
         try:
-            reply = await self._async_send_limited(request)
-            self._remember_success(key, answered=request.wait)
-        finally:
-            del self._identical_in_flight[key]
-            done.set()
-        return reply.message
-
-    def _remember_success(self, key: CallKey, *, answered: bool) -> None:
-        """Start the cooldown of a call that succeeded."""
-        now = time.monotonic()
-        succeeded = self._succeeded
-        succeeded[key] = Success(now, dt_util.now(), answered)
-        # Oldest first, so that pruning visits only the calls it drops.
-        succeeded.move_to_end(key)
-        if len(succeeded) > _PRUNE_AFTER:
-            cooldown = float(self.entry.options.get(CONF_COOLDOWN, DEFAULT_COOLDOWN))
-            # Stops at the latest (0 s old) at the call just remembered.
-            while now - next(iter(succeeded.values())).monotonic > cooldown:
-                succeeded.popitem(last=False)
-
-    async def _async_send_limited(self, request: CallRequest) -> CallResult:
-        """Send the call once a line is free, in the order the calls came."""
-        await self._async_acquire()
-        try:
-            return await self._async_send(request)
-        finally:
-            self._active -= 1
-            self.async_wake()
-
-    async def _async_acquire(self) -> None:
-        """Wait for a free line."""
-        if self._active < self._limit and not self._queue:
-            self._active += 1
-            return
-        waiter: asyncio.Future[None] = self.hass.loop.create_future()
-        self._queue.append(waiter)
-        try:
-            await waiter
+            if held_back := await self.cooldown.async_held_back(key, wait=request.wait):
+                return report(success=True, suppressed=True, message=held_back)
+            with self.cooldown.sending(key, answered=request.wait):
+                async with self.lines:
+                    delays = iter(self.retry_delays)
+                    while True:
+                        try:
+                            reply = await self.client.place_call(
+                                request,
+                                wait_timeout=self.entry.options.get(CONF_WAIT_TIMEOUT),
+                            )
+                            break
+                        except SpectronicsConnectError as err:
+                            # Nothing was sent: trying again cannot ring twice.
+                            if (delay := next(delays, None)) is None:
+                                raise
+                            LOGGER.debug(
+                                "No connection to the API, nothing sent;"
+                                " trying again in %g s: %s",
+                                delay,
+                                err,
+                            )
+                            await asyncio.sleep(delay)
+        except SpectronicsAuthError as err:
+            self.entry.async_start_reauth(self.hass)
+            raise failed("call_failed_auth", err) from err
+        except SpectronicsApiError as err:
+            raise failed("call_failed_api", err) from err
+        except SpectronicsTimeoutError as err:
+            raise failed("call_failed_timeout", err) from err
+        except SpectronicsResponseError as err:
+            raise failed("call_failed_invalid_response", err) from err
+        except SpectronicsConnectionError as err:
+            raise failed("call_failed_connection", err) from err
         except asyncio.CancelledError:
-            if waiter.done() and not waiter.cancelled():
-                # The line was given as the call was cancelled: pass it on.
-                self._active -= 1
-                self.async_wake()
-            with suppress(ValueError):
-                self._queue.remove(waiter)
+            report(message=CANCELLED_MESSAGE, error=ERROR_CANCELLED)
             raise
-
-    async def _async_send(self, request: CallRequest) -> CallResult:
-        """Send the call; retry only when no connection could be made at all."""
-        wait_timeout = self.entry.options.get(CONF_WAIT_TIMEOUT)
-        for delay in self.retry_delays:
-            try:
-                return await self.client.place_call(request, wait_timeout=wait_timeout)
-            except SpectronicsConnectError as err:
-                LOGGER.debug(
-                    "No connection to the API, nothing sent; trying again in %g s: %s",
-                    delay,
-                    err,
-                )
-            await asyncio.sleep(delay)
-        return await self.client.place_call(request, wait_timeout=wait_timeout)
+        except Exception:
+            report(message="unexpected error", error=ERROR_UNKNOWN)
+            raise
+        return report(success=True, message=reply.message)
 
     @callback
     def _async_report(
-        self,
-        result: dict[str, Any],
-        context: Context,
-        contact: Contact | None,
-        error: str | None,
-        message: str,
+        self, result: CallResult, contact: Contact | None, context: Context
     ) -> None:
-        """Complete the result, log it, fire the event and tell the listeners."""
-        result |= {
-            ATTR_SUCCESS: error is None,
-            ATTR_MESSAGE: message,
-            ATTR_ERROR: error,
-        }
+        """Log a call's result, fire its event and tell the listeners."""
         LOGGER.debug(
             "Call ringing %s first, then %s (contact %s, wait %s): %s, %s",
-            result[ATTR_RINGS_FIRST],
-            result[ATTR_EXTENSION]
-            if result[ATTR_REVERSE] and not result[ATTR_SOURCE]
-            else result[ATTR_DESTINATION],
-            result[ATTR_CONTACT],
-            result[ATTR_WAIT],
-            error or "success",
-            message,
+            result.rings_first,
+            result.second_leg,
+            result.contact,
+            result.wait,
+            result.error or "success",
+            result.message,
         )
         self.recent.append(result)
         self.counts[
-            error or ("suppressed" if result[ATTR_SUPPRESSED] else "success")
+            result.error or ("suppressed" if result.suppressed else "success")
         ] += 1
         self.hass.bus.async_fire(
-            EVENT_CALL_RESULT, result | self._logbook_ids(contact), context=context
+            EVENT_CALL_RESULT,
+            result.as_dict() | self._logbook_ids(contact),
+            context=context,
         )
         for listener in list(self._listeners):
             listener(result, context)
@@ -418,3 +593,75 @@ class SpectronicsDialer:
         )
         device_id = (contact and contact.device_id) or self.device_id
         return {ATTR_ENTITY_ID: entity_id, ATTR_DEVICE_ID: device_id}
+
+    async def async_escalate(
+        self,
+        attempts: Sequence[Attempt],
+        *,
+        rounds: int,
+        delay: float,
+        context: Context,
+    ) -> Escalation:
+        """Ring each attempt in turn, every round, until one answers.
+
+        The entry owns the escalation: unloading the account ends it. A caller that
+        stops waiting lets the attempt in flight finish, and starts no other.
+        """
+        stop = asyncio.Event()
+        task = self.entry.async_create_background_task(
+            self.hass,
+            self._async_escalate(attempts, rounds, delay, context, stop),
+            f"{DOMAIN} call_until_answered",
+        )
+        try:
+            return await asyncio.shield(task)
+        except asyncio.CancelledError:
+            if task.cancelled():
+                raise HomeAssistantError(
+                    translation_domain=DOMAIN,
+                    translation_key="call_failed_cancelled",
+                    translation_placeholders={"message": CANCELLED_MESSAGE},
+                ) from None
+            # The caller stopped: no attempt starts after the one in flight.
+            stop.set()
+            task.add_done_callback(_discard_outcome)
+            raise
+
+    async def _async_escalate(
+        self,
+        attempts: Sequence[Attempt],
+        rounds: int,
+        delay: float,
+        context: Context,
+        stop: asyncio.Event,
+    ) -> Escalation:
+        """Ring the attempts until one answers, all rounds are rung or `stop` is set."""
+        results: list[CallResult] = []
+        for request, contact in list(attempts) * rounds:
+            if results and delay:
+                with suppress(TimeoutError):
+                    async with asyncio.timeout(delay):
+                        await stop.wait()
+            if stop.is_set():
+                break
+            try:
+                result = await self.async_call(
+                    request, contact=contact, context=context
+                )
+            except CallFailedError as err:
+                if err.translation_key in ("call_failed_auth", "call_failed_cancelled"):
+                    raise  # no further attempt could succeed
+                results.append(err.result)
+                continue
+            results.append(result)
+            # Whose phone answered: the contact's, or the number rung first.
+            return Escalation(
+                True, contact.name if contact else request.source, results
+            )
+        return Escalation(False, None, results)
+
+
+def _discard_outcome(task: asyncio.Task[Escalation]) -> None:
+    """Retrieve the outcome of an escalation whose caller left; it was reported."""
+    with suppress(asyncio.CancelledError):  # an unload cancelled it
+        task.exception()

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING, Any, Final
+from typing import Final
 
 from yarl import URL
 
@@ -11,17 +11,8 @@ from homeassistant.const import CONF_URL
 from homeassistant.core import Context, HomeAssistant, callback
 from homeassistant.helpers import issue_registry as ir
 
-from .const import (
-    ATTR_ERROR,
-    ATTR_MESSAGE,
-    ATTR_SUCCESS,
-    ATTR_WAIT,
-    DOMAIN,
-    PROVIDER_URL,
-)
-
-if TYPE_CHECKING:
-    from . import SpectronicsConfigEntry
+from .const import DOMAIN, PROVIDER_URL
+from .dialer import CallResult, SpectronicsConfigEntry
 
 ISSUE_CALLS_FAILING: Final = "calls_failing"
 ISSUE_INSECURE_URL: Final = "insecure_url"
@@ -78,19 +69,17 @@ class FailingCallsMonitor:
         self._count = 0
 
     @callback
-    def __call__(self, result: dict[str, Any], context: Context) -> None:
+    def __call__(self, result: CallResult, context: Context) -> None:
         """Count a call's outcome; raise the issue on the third identical failure."""
-        message: str = result[ATTR_MESSAGE]
-        if result[ATTR_SUCCESS]:
+        message = result.message
+        if result.success:
             if self._count >= FAILURES_FOR_ISSUE:
                 ir.async_delete_issue(
                     self.hass, DOMAIN, issue_id(ISSUE_CALLS_FAILING, self.entry)
                 )
             self._message, self._count = None, 0
             return
-        if result[ATTR_ERROR] != "api" or (
-            result[ATTR_WAIT] and _NOT_ANSWERED.search(message)
-        ):
+        if result.error != "api" or (result.wait and _NOT_ANSWERED.search(message)):
             return
         if message != self._message:
             self._message, self._count = message, 0

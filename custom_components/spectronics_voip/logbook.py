@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from typing import Any
 
 from homeassistant.components.logbook.const import (
@@ -14,22 +14,13 @@ from homeassistant.const import ATTR_ENTITY_ID
 from homeassistant.core import Event, HomeAssistant, callback
 
 from .const import (
-    ATTR_CONTACT,
-    ATTR_DESTINATION,
-    ATTR_EXTENSION,
-    ATTR_MESSAGE,
-    ATTR_REVERSE,
-    ATTR_RING_FIRST,
-    ATTR_RINGS_FIRST,
-    ATTR_SOURCE,
-    ATTR_SUPPRESSED,
     CONTACT_RINGS_FIRST,
     DOMAIN,
     EVENT_ANSWERED,
     EVENT_CALL_RESULT,
     EVENT_FAILED,
 )
-from .event import event_type
+from .dialer import CallResult
 
 type Describe = Callable[[Event[Any]], dict[str, str | None]]
 
@@ -46,7 +37,7 @@ def async_describe_events(
         """Say whose phone rang first, and how the call ended."""
         return {
             LOGBOOK_ENTRY_NAME: "Spectronics VoIP",
-            LOGBOOK_ENTRY_MESSAGE: describe_call(event.data),
+            LOGBOOK_ENTRY_MESSAGE: describe_call(CallResult.from_dict(event.data)),
             # The account's "Last call", which the dialer names in the event.
             LOGBOOK_ENTRY_ENTITY_ID: event.data.get(ATTR_ENTITY_ID),
         }
@@ -54,34 +45,30 @@ def async_describe_events(
     async_describe_event(DOMAIN, EVENT_CALL_RESULT, async_describe_call)
 
 
-def describe_call(data: Mapping[str, Any]) -> str:
+def describe_call(call: CallResult) -> str:
     """Return the sentence of a call's result.
 
     "Rang Mum (07700900123): answered" when the person's own phone rang first;
     "Call from extension 1234567 to Plumber (02079460958): requested" when your
     extension rang first (its answer, not the other's, is what `wait` reports).
     """
-    contact = data.get(ATTR_CONTACT)
-    source, destination = data.get(ATTR_SOURCE), data[ATTR_DESTINATION]
-    first_is_theirs = data.get(ATTR_RING_FIRST) in CONTACT_RINGS_FIRST or (
-        data.get(ATTR_RING_FIRST) is None and (source or data.get(ATTR_REVERSE))
-    )
-    if first_is_theirs:
-        # Events recorded before 0.2 have no rings_first: their source rang first.
-        number = data.get(ATTR_RINGS_FIRST) or source or destination
-        who = f"{contact} ({number})" if contact else number
-        head, answered = f"Rang {who}", "answered"
+    if call.ring_first in CONTACT_RINGS_FIRST or (
+        call.ring_first is None and (call.source or call.reverse)
+    ):
+        who = f"{call.contact} ({call.rings_first})" if call.contact else None
+        head, answered = f"Rang {who or call.rings_first}", "answered"
     else:
-        callee = f"{contact} ({destination})" if contact else destination
-        extension = data.get(ATTR_EXTENSION)
-        head = f"Call from extension {extension} to {callee}"
-        if not extension:
-            head = f"Call to {callee}"
+        callee = call.destination
+        if call.contact:
+            callee = f"{call.contact} ({callee})"
+        head = f"Call to {callee}"  # recorded by 0.1 with no extension
+        if call.extension:
+            head = f"Call from extension {call.extension} to {callee}"
         answered = "the extension answered"
-    outcome = event_type(data)
+    outcome = call.event_type
     if outcome == EVENT_FAILED:
-        return f"{head}: failed: {data[ATTR_MESSAGE]}"
-    if data.get(ATTR_SUPPRESSED):
+        return f"{head}: failed: {call.message}"
+    if call.suppressed:
         # The cooldown held it back: "not sent: an identical call succeeded ...".
-        return f"{head.removeprefix('Rang ')}: {data[ATTR_MESSAGE]}"
+        return f"{head.removeprefix('Rang ')}: {call.message}"
     return f"{head}: {answered if outcome == EVENT_ANSWERED else outcome}"

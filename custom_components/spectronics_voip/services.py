@@ -1,52 +1,28 @@
-"""The actions, and the one place that maps client errors to Home Assistant errors."""
+"""The actions: their schemas, and handlers that hand each call to the dialer."""
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Mapping
-from contextlib import suppress
 from dataclasses import replace
-from typing import TYPE_CHECKING, Any, NoReturn, cast
+from typing import Any, cast
 
 import voluptuous as vol
 
 from homeassistant.auth.permissions.const import POLICY_CONTROL
-from homeassistant.config_entries import ConfigEntryState, ConfigSubentry
+from homeassistant.config_entries import ConfigEntryState
 from homeassistant.const import Platform
 from homeassistant.core import (
-    Context,
     HomeAssistant,
     ServiceCall,
     ServiceResponse,
     SupportsResponse,
     callback,
 )
-from homeassistant.exceptions import (
-    HomeAssistantError,
-    ServiceValidationError,
-    Unauthorized,
-    UnknownUser,
-)
+from homeassistant.exceptions import ServiceValidationError, Unauthorized, UnknownUser
 from homeassistant.helpers import config_validation as cv, entity_registry as er
 
-from .api import (
-    CallRequest,
-    SpectronicsAuthError,
-    SpectronicsError,
-    SpectronicsValidationError,
-)
 from .const import (
-    ATTR_ANSWERED_BY,
-    ATTR_ATTEMPTS,
-    ATTR_CIDNAME,
     ATTR_CONFIG_ENTRY_ID,
-    ATTR_DESTINATION,
-    ATTR_EXTENSION,
-    ATTR_REVERSE,
-    ATTR_SOURCE,
-    ATTR_SUCCESS,
-    ATTR_WAIT,
-    CANCELLED_MESSAGE,
     CONF_ADMIN_ONLY,
     CONF_CIDNAME,
     CONF_CONNECT_TO,
@@ -62,38 +38,24 @@ from .const import (
     CONTACT_RINGS_FIRST,
     DEFAULT_ADMIN_ONLY,
     DOMAIN,
-    INVALID_FIELD_KEYS,
     MAX_DELAY,
     MAX_ROUNDS,
-    RING_CONTACT_EXTENSION,
-    RING_CONTACT_NUMBER,
     SERVICE_CALL_UNTIL_ANSWERED,
     SERVICE_PLACE_CALL,
 )
-from .dialer import (
-    CallOutcome,
-    Contact,
-    SpectronicsCancelledError,
-    SpectronicsNotAllowedError,
-    ring_first,
-)
-
-if TYPE_CHECKING:
-    from . import SpectronicsConfigEntry
+from .dialer import Attempt, Contact, SpectronicsConfigEntry, ring_first
 
 PLACE_CALL_SCHEMA = vol.Schema(
     {
         vol.Optional(ATTR_CONFIG_ENTRY_ID): cv.string,
-        vol.Required(ATTR_DESTINATION): cv.string,
-        vol.Optional(ATTR_EXTENSION): cv.string,
-        vol.Optional(ATTR_CIDNAME): cv.string,
-        vol.Optional(ATTR_REVERSE): cv.boolean,
-        vol.Optional(ATTR_SOURCE): cv.string,
-        vol.Optional(ATTR_WAIT): cv.boolean,
+        vol.Required(CONF_DESTINATION): cv.string,
+        vol.Optional(CONF_EXTENSION): cv.string,
+        vol.Optional(CONF_CIDNAME): cv.string,
+        vol.Optional(CONF_REVERSE): cv.boolean,
+        vol.Optional(CONF_SOURCE): cv.string,
+        vol.Optional(CONF_WAIT): cv.boolean,
     }
 )
-
-
 CALL_UNTIL_ANSWERED_SCHEMA = vol.Schema(
     {
         vol.Optional(ATTR_CONFIG_ENTRY_ID): cv.string,
@@ -102,8 +64,8 @@ CALL_UNTIL_ANSWERED_SCHEMA = vol.Schema(
             cv.ensure_list, [vol.All(cv.string, vol.Length(min=1))]
         ),
         vol.Optional(CONF_CONNECT_TO): cv.string,
-        vol.Optional(ATTR_EXTENSION): cv.string,
-        vol.Optional(ATTR_CIDNAME): cv.string,
+        vol.Optional(CONF_EXTENSION): cv.string,
+        vol.Optional(CONF_CIDNAME): cv.string,
         vol.Optional(CONF_ROUNDS, default=1): vol.All(
             vol.Coerce(int), vol.Range(min=1, max=MAX_ROUNDS)
         ),
@@ -113,20 +75,15 @@ CALL_UNTIL_ANSWERED_SCHEMA = vol.Schema(
     }
 )
 # Fields of call_until_answered that only destinations use: a contact has its own.
-DESTINATION_ONLY_FIELDS = (CONF_CONNECT_TO, ATTR_EXTENSION)
-# The translation key of a failed call, by its error's category.
-CALL_FAILED_KEYS = {
-    "auth": "call_failed_auth",
-    "api": "call_failed_api",
-    "connection": "call_failed_connection",
-    "timeout": "call_failed_timeout",
-    "invalid_response": "call_failed_invalid_response",
-    "cancelled": "call_failed_cancelled",
-    "validation": "call_failed_validation",
-    "unknown": "call_failed_unknown",
+DESTINATION_ONLY_FIELDS = (CONF_CONNECT_TO, CONF_EXTENSION)
+# A malformed field of a destination's call, by the name call_until_answered gives it:
+# each number is sent as the source, connect_to as the destination.
+DESTINATION_FIELD_KEYS = {
+    "invalid_source": "invalid_destinations",
+    "invalid_destination": "invalid_connect_to",
+    "invalid_extension": "invalid_extension",
+    "invalid_cidname": "invalid_cidname",
 }
-
-type Attempt = tuple[CallRequest, Contact | None]
 
 
 @callback
@@ -137,9 +94,11 @@ def async_setup_services(hass: HomeAssistant) -> None:
         """Place one call and report its result as an event and response data."""
         entry = _async_get_entry(hass, call.data.get(ATTR_CONFIG_ENTRY_ID))
         await _async_check_user(hass, entry, call)
-        request = build_request(entry, call.data)
-        result = await async_dial(entry, request, context=call.context)
-        return result if call.return_response else None
+        dialer = entry.runtime_data
+        result = await dialer.async_call(
+            dialer.request(call.data), context=call.context
+        )
+        return result.as_dict() if call.return_response else None
 
     async def async_call_until_answered(call: ServiceCall) -> ServiceResponse:
         """Ring the attempts one after another, waiting for each, until one answers."""
@@ -149,24 +108,13 @@ def async_setup_services(hass: HomeAssistant) -> None:
             entry_id = _the_one_entry_id(contacts)
         entry = _async_get_entry(hass, entry_id)
         await _async_check_user(hass, entry, call)
-        attempts = _build_attempts(entry, contacts, call.data)
-        stop = asyncio.Event()
-        # The entry owns the escalation, so that unloading the entry ends it.
-        task = entry.async_create_background_task(
-            hass,
-            _async_escalate(entry, attempts, call, stop),
-            f"{DOMAIN} {SERVICE_CALL_UNTIL_ANSWERED}",
+        escalation = await entry.runtime_data.async_escalate(
+            _attempts(entry, contacts, call.data),
+            rounds=call.data[CONF_ROUNDS],
+            delay=call.data[CONF_DELAY],
+            context=call.context,
         )
-        try:
-            response = await asyncio.shield(task)
-        except asyncio.CancelledError:
-            if task.cancelled():
-                _raise_failure(SpectronicsCancelledError(CANCELLED_MESSAGE))
-            # The caller stopped: no attempt starts after the one in flight.
-            stop.set()
-            task.add_done_callback(_discard_outcome)
-            raise
-        return response if call.return_response else None
+        return escalation.as_dict() if call.return_response else None
 
     hass.services.async_register(
         DOMAIN,
@@ -182,53 +130,6 @@ def async_setup_services(hass: HomeAssistant) -> None:
         schema=CALL_UNTIL_ANSWERED_SCHEMA,
         supports_response=SupportsResponse.OPTIONAL,
     )
-
-
-async def async_dial(
-    entry: SpectronicsConfigEntry,
-    request: CallRequest,
-    *,
-    contact: Contact | None = None,
-    context: Context | None = None,
-) -> dict[str, Any]:
-    """Place a call through the account's dialer; raise a translated error on failure."""
-    outcome = await _async_call(entry, request, contact, context)
-    if outcome.error is not None:
-        _raise_failure(outcome.error)
-    return outcome.result
-
-
-async def _async_call(
-    entry: SpectronicsConfigEntry,
-    request: CallRequest,
-    contact: Contact | None,
-    context: Context | None,
-) -> CallOutcome:
-    """Hand a call to the account's dialer; a refused number is a validation error."""
-    try:
-        return await entry.runtime_data.async_call(
-            request, contact=contact, context=context
-        )
-    except SpectronicsNotAllowedError as err:
-        _raise_not_allowed(err)
-
-
-def _raise_failure(err: SpectronicsError) -> NoReturn:
-    """Raise the translated error of a failed call."""
-    raise HomeAssistantError(
-        translation_domain=DOMAIN,
-        translation_key=CALL_FAILED_KEYS[err.category],
-        translation_placeholders={"message": str(err)},
-    ) from err
-
-
-def _raise_not_allowed(err: SpectronicsNotAllowedError) -> NoReturn:
-    """Raise the translated error of a number the account does not allow."""
-    raise ServiceValidationError(
-        translation_domain=DOMAIN,
-        translation_key="number_not_allowed",
-        translation_placeholders={"field": err.field, "number": err.number},
-    ) from err
 
 
 async def _async_check_user(
@@ -247,42 +148,6 @@ async def _async_check_user(
             config_entry_id=entry.entry_id,
             permission=POLICY_CONTROL,
         )
-
-
-async def _async_escalate(
-    entry: SpectronicsConfigEntry,
-    attempts: list[Attempt],
-    call: ServiceCall,
-    stop: asyncio.Event,
-) -> dict[str, Any]:
-    """Ring each attempt in turn, every round, until one succeeds or `stop` is set."""
-    delay: float = call.data[CONF_DELAY]
-    results: list[dict[str, Any]] = []
-    for request, contact in attempts * call.data[CONF_ROUNDS]:
-        if results and delay:
-            with suppress(TimeoutError):
-                async with asyncio.timeout(delay):
-                    await stop.wait()
-        if stop.is_set():
-            break
-        outcome = await _async_call(entry, request, contact, call.context)
-        results.append(outcome.result)
-        if isinstance(outcome.error, (SpectronicsAuthError, SpectronicsCancelledError)):
-            _raise_failure(outcome.error)  # no further attempt could succeed
-        if outcome.error is None:
-            return {
-                ATTR_SUCCESS: True,
-                # Whose phone answered: the contact's, or the number rung first.
-                ATTR_ANSWERED_BY: contact.name if contact else request.source,
-                ATTR_ATTEMPTS: results,
-            }
-    return {ATTR_SUCCESS: False, ATTR_ANSWERED_BY: None, ATTR_ATTEMPTS: results}
-
-
-def _discard_outcome(task: asyncio.Task[dict[str, Any]]) -> None:
-    """Retrieve the outcome of an escalation whose caller left; it was reported."""
-    with suppress(asyncio.CancelledError):  # an unload cancelled it
-        task.exception()
 
 
 def _contacts_of(hass: HomeAssistant, entity_ids: list[str]) -> list[er.RegistryEntry]:
@@ -312,20 +177,25 @@ def _the_one_entry_id(contacts: list[er.RegistryEntry]) -> str | None:
     return entry_ids.pop() if len(entry_ids) == 1 else None
 
 
-def _build_attempts(
+def _attempts(
     entry: SpectronicsConfigEntry,
     contacts: list[er.RegistryEntry],
     data: Mapping[str, Any],
 ) -> list[Attempt]:
-    """Validate every attempt of an escalation before the first is rung."""
+    """Validate every attempt of an escalation before the first is rung.
+
+    Each attempt rings a person's own phone first: a contact's number or extension,
+    or a number given as a destination (sent as the source).
+    """
     destinations: list[str] = data.get(CONF_DESTINATIONS, [])
     if bool(contacts) == bool(destinations):
         raise ServiceValidationError(
             translation_domain=DOMAIN,
             translation_key="attempts_both" if contacts else "attempts_none",
         )
+    dialer = entry.runtime_data
+    cidname = data.get(CONF_CIDNAME)
     attempts: list[Attempt] = []
-    cidname = data.get(ATTR_CIDNAME)
     if contacts:
         if fields := [field for field in DESTINATION_ONLY_FIELDS if field in data]:
             raise ServiceValidationError(
@@ -344,108 +214,42 @@ def _build_attempts(
                         "title": entry.title,
                     },
                 )
-            if ring_first(subentry) not in CONTACT_RINGS_FIRST:
+            if (kind := ring_first(subentry)) not in CONTACT_RINGS_FIRST:
                 # Its call rings your extension first: the answer would be yours.
                 raise ServiceValidationError(
                     translation_domain=DOMAIN,
                     translation_key="contact_rings_your_extension",
                     translation_placeholders={"name": subentry.title},
                 )
-            request = contact_request(entry, subentry, cidname)
+            request = dialer.contact_request(subentry, cidname)
             attempts.append(
                 (
                     replace(request, wait=True),
-                    Contact(subentry.title, contact.device_id, ring_first(subentry)),
+                    Contact(subentry.title, contact.device_id, kind),
                 )
             )
     else:
-        extension = data.get(ATTR_EXTENSION)
+        extension = data.get(CONF_EXTENSION)
         for destination in destinations:
             # Each number rings first (as the source), then connects on.
-            attempt = {
+            call = {
                 CONF_SOURCE: destination,
-                CONF_DESTINATION: _connect_to(entry, data, extension),
+                CONF_DESTINATION: dialer.connect_to(data, extension),
                 CONF_EXTENSION: extension,
                 CONF_WAIT: True,
             }
             if cidname is not None:
-                attempt[CONF_CIDNAME] = cidname
-            attempts.append((build_request(entry, attempt), None))
+                call[CONF_CIDNAME] = cidname
+            try:
+                attempts.append((dialer.request(call), None))
+            except ServiceValidationError as err:
+                raise ServiceValidationError(
+                    translation_domain=DOMAIN,
+                    translation_key=DESTINATION_FIELD_KEYS[str(err.translation_key)],
+                ) from err.__cause__
     for request, _ in attempts:
-        try:
-            entry.runtime_data.check_allowed(request)
-        except SpectronicsNotAllowedError as err:
-            _raise_not_allowed(err)
+        dialer.check_allowed(request)
     return attempts
-
-
-def build_request(
-    entry: SpectronicsConfigEntry, data: Mapping[str, Any]
-) -> CallRequest:
-    """Validate a call's fields, falling back to the account's options."""
-    options = entry.options
-    try:
-        return CallRequest(
-            destination=data[CONF_DESTINATION],
-            extension=data.get(CONF_EXTENSION) or entry.runtime_data.client.extension,
-            cidname=data.get(CONF_CIDNAME, options.get(CONF_CIDNAME)),
-            reverse=data.get(CONF_REVERSE, False),
-            source=data.get(CONF_SOURCE),
-            wait=data.get(CONF_WAIT, options.get(CONF_WAIT, False)),
-        )
-    except SpectronicsValidationError as err:
-        raise ServiceValidationError(
-            translation_domain=DOMAIN,
-            translation_key=INVALID_FIELD_KEYS[err.field],
-        ) from err
-
-
-def _connect_to(
-    entry: SpectronicsConfigEntry,
-    data: Mapping[str, Any],
-    extension: str | None = None,
-) -> str:
-    """Return what the phone rung first is connected to once it answers.
-
-    The call's (or contact's) own connect_to, else the account's option, else the
-    extension the call is placed from.
-    """
-    return str(
-        data.get(CONF_CONNECT_TO)
-        or entry.options.get(CONF_CONNECT_TO)
-        or extension
-        or entry.runtime_data.client.extension
-    )
-
-
-def contact_request(
-    entry: SpectronicsConfigEntry,
-    subentry: ConfigSubentry,
-    cidname: str | None = None,
-) -> CallRequest:
-    """Return a contact's call, with `cidname` instead of its own when one is given.
-
-    my_extension: your extension rings first, then the contact's number (quick dial).
-    contact_number: the contact's number rings first (as the source), then
-    connect_to. contact_extension: the contact's extension rings first, then
-    connect_to.
-    """
-    data = subentry.data
-    number = data[CONF_DESTINATION]
-    call: dict[str, Any] = {
-        CONF_CIDNAME: cidname or data.get(CONF_CIDNAME),
-        CONF_WAIT: data.get(CONF_WAIT, False),
-    }
-    kind = ring_first(subentry)
-    if kind == RING_CONTACT_NUMBER:
-        call |= {CONF_SOURCE: number, CONF_DESTINATION: _connect_to(entry, data)}
-    elif kind == RING_CONTACT_EXTENSION:
-        call |= {CONF_EXTENSION: number, CONF_DESTINATION: _connect_to(entry, data)}
-    else:
-        call |= {CONF_DESTINATION: number, CONF_EXTENSION: data.get(CONF_EXTENSION)}
-    if not call[CONF_CIDNAME]:
-        del call[CONF_CIDNAME]  # the account's default applies
-    return build_request(entry, call)
 
 
 def _async_get_entry(

@@ -64,7 +64,8 @@ def suppressed_calls(entries: Iterable[ConfigEntry]) -> int:
 
 def lines(entry: ConfigEntry) -> Lines:
     """Return the account's calls holding a line and those queued for one."""
-    return Lines(**entry.runtime_data.lines)
+    limiter = entry.runtime_data.lines
+    return Lines(limiter.active, limiter.queued)
 
 
 @contextlib.contextmanager

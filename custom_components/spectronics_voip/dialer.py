@@ -4,18 +4,18 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter, OrderedDict, deque
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import contextmanager, suppress
-from dataclasses import dataclass, fields, replace
+from collections.abc import Callable, Mapping, Sequence
+from contextlib import AbstractContextManager, nullcontext, suppress
+from dataclasses import dataclass, fields
 from datetime import datetime
+from operator import attrgetter
 import time
 from typing import Any, Final, Self
 
 from homeassistant.config_entries import ConfigEntry, ConfigSubentry
-from homeassistant.const import ATTR_DEVICE_ID, ATTR_ENTITY_ID, Platform
+from homeassistant.const import ATTR_DEVICE_ID, ATTR_ENTITY_ID
 from homeassistant.core import CALLBACK_TYPE, Context, HomeAssistant, callback
 from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
-from homeassistant.helpers import entity_registry as er
 from homeassistant.util import dt as dt_util
 
 from .api import (
@@ -53,7 +53,6 @@ from .const import (
     EVENT_CALL_RESULT,
     EVENT_FAILED,
     EVENT_REQUESTED,
-    LAST_CALL_KEY,
     LOGGER,
     RETRY_DELAYS,
     RING_CONTACT_EXTENSION,
@@ -125,7 +124,7 @@ class CallResult:
 
     def as_dict(self) -> dict[str, Any]:
         """Return the result as the event and the response data spell it."""
-        return {name: getattr(self, name) for name in _RESULT_FIELDS}
+        return dict(zip(_RESULT_FIELDS, _result_values(self), strict=True))
 
     @property
     def event_type(self) -> str:
@@ -143,6 +142,7 @@ class CallResult:
 
 
 _RESULT_FIELDS: Final = tuple(field.name for field in fields(CallResult))
+_result_values: Final = attrgetter(*_RESULT_FIELDS)
 
 
 class CallFailedError(HomeAssistantError):
@@ -194,8 +194,6 @@ def ring_first(subentry: ConfigSubentry) -> str:
 
 def number_allowed(number: str, allowed: Sequence[str]) -> bool:
     """Return whether a number matches an allowed number or prefix (ending in *)."""
-    if not allowed:
-        return True
     return any(
         number.startswith(entry[:-1]) if entry.endswith("*") else number == entry
         for entry in allowed
@@ -222,7 +220,7 @@ class Cooldown:
         """Start with no call remembered."""
         self._seconds = seconds
         self._succeeded: OrderedDict[CallKey, _Success] = OrderedDict()
-        self._in_flight: dict[CallKey, asyncio.Event] = {}
+        self.in_flight: dict[CallKey, asyncio.Event] = {}
 
     def __len__(self) -> int:
         """Return how many successful calls it remembers."""
@@ -232,7 +230,7 @@ class Cooldown:
         """Return why the call is not sent, or None; an identical one in flight first."""
         if not (cooldown := self._seconds()):
             return None
-        while (in_flight := self._in_flight.get(key)) is not None:
+        while (in_flight := self.in_flight.get(key)) is not None:
             await in_flight.wait()
         sent = self._succeeded.get(key)
         if sent is None or not (sent.answered or not wait):
@@ -246,21 +244,13 @@ class Cooldown:
             f" (at {sent.at:%H:%M:%S}), within the {cooldown:g} s cooldown"
         )
 
-    @contextmanager
-    def sending(self, key: CallKey, *, answered: bool) -> Iterator[None]:
+    def sending(self, key: CallKey, *, answered: bool) -> AbstractContextManager[None]:
         """Hold identical calls while this one is sent; remember it if it succeeds."""
         if not self._seconds():
-            yield
-            return
-        done = self._in_flight[key] = asyncio.Event()
-        try:
-            yield
-            self._remember(key, answered=answered)
-        finally:
-            del self._in_flight[key]
-            done.set()
+            return nullcontext()
+        return _Sending(self, key, answered)
 
-    def _remember(self, key: CallKey, *, answered: bool) -> None:
+    def remember(self, key: CallKey, *, answered: bool) -> None:
         """Start the cooldown of a call that succeeded."""
         now = time.monotonic()
         succeeded = self._succeeded
@@ -272,6 +262,28 @@ class Cooldown:
             # Stops at the latest (0 s old) at the call just remembered.
             while now - next(iter(succeeded.values())).monotonic > cooldown:
                 succeeded.popitem(last=False)
+
+
+class _Sending:
+    """A call in flight: identical calls wait; its success starts the cooldown."""
+
+    def __init__(self, cooldown: Cooldown, key: CallKey, answered: bool) -> None:
+        """Keep what the call is."""
+        self._cooldown = cooldown
+        self._key = key
+        self._answered = answered
+        self._done = asyncio.Event()
+
+    def __enter__(self) -> None:
+        """Make identical calls wait for this one."""
+        self._cooldown.in_flight[self._key] = self._done
+
+    def __exit__(self, exc_type: type[BaseException] | None, *_: object) -> None:
+        """Remember the call if it succeeded; let the identical calls go on."""
+        if exc_type is None:
+            self._cooldown.remember(self._key, answered=self._answered)
+        del self._cooldown.in_flight[self._key]
+        self._done.set()
 
 
 class LineLimiter:
@@ -349,6 +361,8 @@ class SpectronicsDialer:
                 )
             )
         )
+        # The account's "Last call" entity, while it is added.
+        self.last_call_entity_id: str | None = None
         self.recent: deque[CallResult] = deque(maxlen=RECENT_CALLS)
         self.counts: Counter[str] = Counter()
         self._listeners: list[CallListener] = []
@@ -431,7 +445,8 @@ class SpectronicsDialer:
 
     def check_allowed(self, request: CallRequest) -> None:
         """Raise ServiceValidationError unless every number the call rings is allowed."""
-        allowed = self.entry.options.get(CONF_ALLOWED_NUMBERS, [])
+        if not (allowed := self.entry.options.get(CONF_ALLOWED_NUMBERS)):
+            return
         # The account's own extensions (the one calling, one connected to) always are.
         own = {request.extension, self.client.extension}
         for number in (request.destination, request.source):
@@ -456,25 +471,24 @@ class SpectronicsDialer:
         """
         self.check_allowed(request)
         extension = request.extension or self.client.extension
-        pending = CallResult(
-            config_entry_id=self.entry.entry_id,
-            contact=contact.name if contact else None,
-            ring_first=contact.ring_first if contact else None,
-            extension=extension,
-            destination=request.destination,
-            source=request.source,
-            cidname=request.cidname,
-            reverse=request.reverse,
-            wait=request.wait,
-            rings_first=request.rings_first or extension,
-        )
+        # The call's own part of its result; the outcome completes it.
+        call: dict[str, Any] = {
+            "config_entry_id": self.entry.entry_id,
+            "contact": contact.name if contact else None,
+            "ring_first": contact.ring_first if contact else None,
+            "extension": extension,
+            "destination": request.destination,
+            "source": request.source,
+            "cidname": request.cidname,
+            "reverse": request.reverse,
+            "wait": request.wait,
+            "rings_first": request.rings_first or extension,
+        }
         reported: list[CallResult] = []  # what a cancelled call reported
         # The entry owns the call: unloading the entry cancels it (it still reports).
         task = self.entry.async_create_background_task(
             self.hass,
-            self._async_place(
-                request, pending, contact, context or Context(), reported
-            ),
+            self._async_place(request, call, contact, context or Context(), reported),
             f"{DOMAIN} call",
         )
         try:
@@ -488,7 +502,7 @@ class SpectronicsDialer:
     async def _async_place(
         self,
         request: CallRequest,
-        pending: CallResult,
+        call: dict[str, Any],
         contact: Contact | None,
         context: Context,
         reported: list[CallResult],
@@ -496,7 +510,7 @@ class SpectronicsDialer:
         """Send the call past the cooldown and a free line; report it exactly once."""
 
         def report(**outcome: Any) -> CallResult:
-            result = replace(pending, **outcome)
+            result = CallResult(**call, **outcome)
             reported.append(result)
             self._async_report(result, contact, context)
             return result
@@ -575,24 +589,17 @@ class SpectronicsDialer:
         ] += 1
         self.hass.bus.async_fire(
             EVENT_CALL_RESULT,
-            result.as_dict() | self._logbook_ids(contact),
+            # The logbook files it under "Last call" and the contact's device (else
+            # the account's), not only in the unfiltered logbook.
+            result.as_dict()
+            | {
+                ATTR_ENTITY_ID: self.last_call_entity_id,
+                ATTR_DEVICE_ID: (contact and contact.device_id) or self.device_id,
+            },
             context=context,
         )
         for listener in list(self._listeners):
             listener(result, context)
-
-    def _logbook_ids(self, contact: Contact | None) -> dict[str, str | None]:
-        """Return the entity and device a call's event is about, for the logbook.
-
-        The account's "Last call" entity, and the contact's device (else the
-        account's): the logbook then lists the call under "Last call" and on the
-        device's page, not only in the unfiltered logbook.
-        """
-        entity_id = er.async_get(self.hass).async_get_entity_id(
-            Platform.EVENT, DOMAIN, f"{self.entry.entry_id}_{LAST_CALL_KEY}"
-        )
-        device_id = (contact and contact.device_id) or self.device_id
-        return {ATTR_ENTITY_ID: entity_id, ATTR_DEVICE_ID: device_id}
 
     async def async_escalate(
         self,

@@ -33,9 +33,14 @@ class SpectronicsLastCallEvent(SpectronicsEntity, EventEntity):
     """Fires for every call of the account, whatever placed it."""
 
     async def async_added_to_hass(self) -> None:
-        """Listen to the account's calls."""
+        """Listen to the account's calls; name this entity in their events."""
         await super().async_added_to_hass()
         self.async_on_remove(self.dialer.async_add_listener(self._on_call))
+        self.dialer.last_call_entity_id = self.entity_id
+
+    async def async_will_remove_from_hass(self) -> None:
+        """Stop naming this entity in the account's call events."""
+        self.dialer.last_call_entity_id = None
 
     @callback
     def _on_call(self, result: CallResult, context: Context) -> None:

@@ -98,6 +98,8 @@ def assert_translated(result: Mapping[str, Any], section: str = "config") -> Non
 RAIL_FORM_DEFAULTS: dict[str, Any] = {
     CONF_COOLDOWN: 30,
     CONF_MAX_CONCURRENT_CALLS: 4,
+    "max_calls_per_hour": 60,
+    "max_calls_per_day": 200,
     CONF_ADMIN_ONLY: True,
 }
 RAIL_DEFAULTS: dict[str, Any] = {**RAIL_FORM_DEFAULTS, CONF_ALLOWED_NUMBERS: []}

@@ -148,15 +148,21 @@ async def test_entities_and_devices(
     view = _registry_view(hass, init_integration)
 
     assert sorted(view) == [
+        "button.extension_1234567_stop_calls",
         "button.front_door_call",
         "button.gran_call",
         "button.mum_call",
         LAST_CALL,
         "notify.gran",
         "notify.mum",
+        "sensor.extension_1234567_calls_in_the_last_hour",
+        "sensor.extension_1234567_calls_today",
     ]
     assert {entity["unique_id"] for entity in view.values()} == {
         "<entry>_last_call",
+        "<entry>_stop_calls",
+        "<entry>_calls_today",
+        "<entry>_calls_last_hour",
         "<entry>_<Mum>_call",
         "<entry>_<Mum>_notify",
         "<entry>_<Front door>_call",

@@ -405,6 +405,7 @@ async def test_contacts_ring_in_order_until_one_answers(
                 cidname="DAD",
             ),
         ],
+        "stopped_by": None,
     }
     assert [list(attempt) for attempt in response["attempts"]] == [RESULT_KEYS] * 2
     await hass.async_block_till_done()
@@ -487,6 +488,7 @@ async def test_two_contacts_ring_first_while_the_extension_never_answers(
                 source="07700900777",
             ),
         ],
+        "stopped_by": None,
     }
     await hass.async_block_till_done()
     assert [call_result(event) for event in events] == response["attempts"]
@@ -518,6 +520,7 @@ async def test_a_contact_extension_rings_first(
                 extension=GRAN_EXTENSION,
             ),
         ],
+        "stopped_by": None,
     }
 
 
@@ -732,6 +735,7 @@ async def test_destinations_connect_to(
             _rejected(init_integration, REJECTS, source=REJECTS, **fields),
             _answered(init_integration, ANSWERS, source=ANSWERS, **fields),
         ],
+        "stopped_by": None,
     }
 
 

@@ -21,6 +21,8 @@ from pytest_homeassistant_custom_component.common import (
 )
 
 from custom_components.spectronics_voip.const import (
+    CONF_MAX_CALLS_PER_DAY,
+    CONF_MAX_CALLS_PER_HOUR,
     CONF_MAX_CONCURRENT_CALLS,
     EVENT_CALL_RESULT,
 )
@@ -75,8 +77,18 @@ async def simulator(socket_enabled: None) -> AsyncGenerator[Simulator]:
 
 @pytest.fixture
 def mock_config_entry(simulator: Simulator) -> MockConfigEntry:
-    """Return an account that lets 100 calls ring at once (the rails' maximum)."""
-    return make_entry(simulator.url, options={CONF_MAX_CONCURRENT_CALLS: 100})
+    """Return an account that lets 100 calls ring at once (the rails' maximum).
+
+    Its call budget is off: these tests place hundreds of calls.
+    """
+    return make_entry(
+        simulator.url,
+        options={
+            CONF_MAX_CONCURRENT_CALLS: 100,
+            CONF_MAX_CALLS_PER_HOUR: 0,
+            CONF_MAX_CALLS_PER_DAY: 0,
+        },
+    )
 
 
 def _destination(index: int) -> str:

@@ -179,9 +179,7 @@ def _entities() -> Iterator[tuple[str, str, dict[str, ast.expr]]]:
     """Yield each entity description's platform, translation key and keywords."""
     for module, tree in MODULES.items():
         for node in ast.walk(tree):
-            if isinstance(node, ast.Call) and _name(node.func).endswith(
-                "EntityDescription"
-            ):
+            if isinstance(node, ast.Call) and _name(node.func).endswith("Description"):
                 assert module in set(Platform), f"{module}: not a platform module"
                 kwargs = {kw.arg: kw.value for kw in node.keywords if kw.arg}
                 for key in _keys(kwargs["translation_key"]):
@@ -339,7 +337,7 @@ def _expected() -> tuple[set[Key], set[Key]]:
                 and _name(call.args[0]) != "translation_key"
             ):
                 need |= {("exceptions", key, "message") for key in _keys(call.args[0])}
-            if _name(call.func).endswith("EntityDescription"):
+            if _name(call.func).endswith("Description"):
                 continue  # see _entities
             for keyword in call.keywords:
                 # CallFailedError passes on the key it was given.
@@ -351,8 +349,23 @@ def _expected() -> tuple[set[Key], set[Key]]:
                     )
     # A call's result (but its account) is the "Last call" event's data.
     attributes = {field.name for field in fields(CallResult)} - {"config_entry_id"}
+    # The names of the extra attributes a platform's entities return.
+    extra = {
+        module: {
+            name
+            for node in ast.walk(tree)
+            if isinstance(node, FUNCTIONS) and node.name == "extra_state_attributes"
+            for ret in ast.walk(node)
+            if isinstance(ret, ast.Return) and isinstance(ret.value, ast.Dict)
+            for key in ret.value.keys
+            if key is not None
+            for name in _keys(key)
+        }
+        for module, tree in MODULES.items()
+    }
     for platform, key, kwargs in _entities():
         entity = ("entity", platform, key)
+        may |= {(*entity, "state_attributes", name, "name") for name in extra[platform]}
         if ast.unparse(kwargs.get("name", ast.Pass())) != "None":
             need.add((*entity, "name"))  # else the device's name is the entity's
         if event_types := kwargs.get("event_types"):

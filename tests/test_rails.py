@@ -518,6 +518,8 @@ async def test_rails_in_the_options_flow(
     assert entry.options == user_input | {
         CONF_ALLOWED_NUMBERS: ["+447*", "2001"],
         "connect_to": "",
+        "max_calls_per_hour": 60,
+        "max_calls_per_day": 200,
     }
     with pytest.raises(ServiceValidationError):
         await place_call(hass, {"destination": "2002"})

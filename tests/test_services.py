@@ -17,7 +17,6 @@ from pytest_homeassistant_custom_component.common import (
     async_capture_events,
 )
 import voluptuous as vol
-import yaml
 
 from custom_components.spectronics_voip.api import SpectronicsError
 from custom_components.spectronics_voip.const import (
@@ -26,13 +25,9 @@ from custom_components.spectronics_voip.const import (
     CONF_WAIT_TIMEOUT,
     DOMAIN,
     EVENT_CALL_RESULT,
-    SERVICE_CALL_UNTIL_ANSWERED,
     SERVICE_PLACE_CALL,
 )
-from custom_components.spectronics_voip.services import (
-    CALL_UNTIL_ANSWERED_SCHEMA,
-    PLACE_CALL_SCHEMA,
-)
+from custom_components.spectronics_voip.services import PLACE_CALL_SCHEMA
 from homeassistant.config_entries import SOURCE_REAUTH, ConfigEntryState
 from homeassistant.const import CONF_API_TOKEN, EVENT_LOGGING_CHANGED, MATCH_ALL
 from homeassistant.core import Event, HomeAssistant, ServiceResponse, callback
@@ -1066,33 +1061,6 @@ async def test_token_never_leaks_at_debug(
 # ---------------------------------------------------------------------------
 # Static declarations
 # ---------------------------------------------------------------------------
-
-
-@pytest.mark.parametrize(
-    ("service", "schema"),
-    [
-        (SERVICE_PLACE_CALL, PLACE_CALL_SCHEMA),
-        (SERVICE_CALL_UNTIL_ANSWERED, CALL_UNTIL_ANSWERED_SCHEMA),
-    ],
-)
-def test_services_yaml_declares_the_schema(service: str, schema: vol.Schema) -> None:
-    """services.yaml declares every schema field, with a selector, and no others."""
-    services = yaml.safe_load((INTEGRATION / "services.yaml").read_text())
-    fields = services[service]["fields"]
-    keys = {str(key): key for key in schema.schema}
-
-    assert set(services) == {SERVICE_PLACE_CALL, SERVICE_CALL_UNTIL_ANSWERED}
-    assert set(fields) == set(keys)
-    for name, field in fields.items():
-        assert "selector" in field, name
-        assert field.get("required", False) is isinstance(keys[name], vol.Required)
-        # A default the schema lacks would be sent by the UI on every call.
-        assert field.get("default") == (
-            None if keys[name].default is vol.UNDEFINED else keys[name].default()
-        ), name
-    assert fields["config_entry_id"]["selector"] == {
-        "config_entry": {"integration": DOMAIN}
-    }
 
 
 def test_place_call_has_an_icon_and_translations() -> None:

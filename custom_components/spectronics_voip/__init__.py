@@ -36,13 +36,23 @@ from .const import (
     RING_CONTACT_NUMBER,
     RING_MY_EXTENSION,
 )
-from .dialer import SpectronicsConfigEntry, SpectronicsDialer
+from .dialer import SpectronicsConfigEntry, SpectronicsDialer, call_counts_store
 from .entity import account_device_info, async_update_contact_devices, contacts_signal
-from .issues import FailingCallsMonitor, async_check_url, async_delete_issues
+from .issues import (
+    FailingCallsMonitor,
+    async_check_url,
+    async_delete_issues,
+    async_watch_budget,
+)
 from .services import async_setup_services
 
 CONFIG_SCHEMA = cv.config_entry_only_config_schema(DOMAIN)
-PLATFORMS: list[Platform] = [Platform.BUTTON, Platform.EVENT, Platform.NOTIFY]
+PLATFORMS: list[Platform] = [
+    Platform.BUTTON,
+    Platform.EVENT,
+    Platform.NOTIFY,
+    Platform.SENSOR,
+]
 
 
 async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
@@ -78,6 +88,8 @@ async def async_setup_entry(hass: HomeAssistant, entry: SpectronicsConfigEntry) 
     )
     entry.runtime_data = dialer = SpectronicsDialer(hass, entry, client, device.id)
     entry.async_on_unload(dialer.async_add_listener(FailingCallsMonitor(hass, entry)))
+    entry.async_on_unload(async_watch_budget(hass, entry))
+    await dialer.async_load()
     async_update_contact_devices(hass, entry)
     await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
     # The account's one update listener. The config flow counts on it: a loaded
@@ -113,6 +125,7 @@ async def _async_update_listener(
         async_check_url(hass, entry)
         dr.async_get(hass).async_update_device(dialer.device_id, name=entry.title)
     dialer.lines.wake()  # the simultaneous-call limit may have grown
+    dialer.async_counts_changed()  # so may the call budget
     async_update_contact_devices(hass, entry)
     async_dispatcher_send(hass, contacts_signal(entry))
 
@@ -180,5 +193,6 @@ async def async_unload_entry(
 async def async_remove_entry(
     hass: HomeAssistant, entry: SpectronicsConfigEntry
 ) -> None:
-    """Remove the account's repair issues with it."""
+    """Remove the account's repair issues and stored call counts with it."""
     async_delete_issues(hass, entry)
+    await call_counts_store(hass, entry).async_remove()

@@ -59,15 +59,20 @@ from .const import (
     CONF_COOLDOWN,
     CONF_DESTINATION,
     CONF_EXTENSION,
+    CONF_MAX_CALLS_PER_DAY,
+    CONF_MAX_CALLS_PER_HOUR,
     CONF_MAX_CONCURRENT_CALLS,
     CONF_RING_FIRST,
     CONF_WAIT,
     CONF_WAIT_TIMEOUT,
     DEFAULT_ADMIN_ONLY,
     DEFAULT_COOLDOWN,
+    DEFAULT_MAX_CALLS_PER_DAY,
+    DEFAULT_MAX_CALLS_PER_HOUR,
     DEFAULT_MAX_CONCURRENT_CALLS,
     DOMAIN,
     LOGGER,
+    MAX_CALL_BUDGET,
     MAX_CONCURRENT_CALLS,
     MAX_COOLDOWN,
     MAX_WAIT_TIMEOUT,
@@ -127,13 +132,33 @@ OPTIONS_SCHEMA = vol.Schema(
                 min=1, max=MAX_CONCURRENT_CALLS, step=1, mode=NumberSelectorMode.BOX
             )
         ),
+        vol.Required(
+            CONF_MAX_CALLS_PER_HOUR, default=DEFAULT_MAX_CALLS_PER_HOUR
+        ): NumberSelector(
+            NumberSelectorConfig(
+                min=0, max=MAX_CALL_BUDGET, step=1, mode=NumberSelectorMode.BOX
+            )
+        ),
+        vol.Required(
+            CONF_MAX_CALLS_PER_DAY, default=DEFAULT_MAX_CALLS_PER_DAY
+        ): NumberSelector(
+            NumberSelectorConfig(
+                min=0, max=MAX_CALL_BUDGET, step=1, mode=NumberSelectorMode.BOX
+            )
+        ),
         vol.Optional(CONF_ALLOWED_NUMBERS): TextSelector(
             TextSelectorConfig(multiple=True)
         ),
         vol.Required(CONF_ADMIN_ONLY, default=DEFAULT_ADMIN_ONLY): BooleanSelector(),
     }
 )
-INTEGER_OPTIONS = (CONF_WAIT_TIMEOUT, CONF_COOLDOWN, CONF_MAX_CONCURRENT_CALLS)
+INTEGER_OPTIONS = (
+    CONF_WAIT_TIMEOUT,
+    CONF_COOLDOWN,
+    CONF_MAX_CONCURRENT_CALLS,
+    CONF_MAX_CALLS_PER_HOUR,
+    CONF_MAX_CALLS_PER_DAY,
+)
 
 # A contact's first step: its name, and which phone its call rings first.
 CONTACT_SCHEMA = vol.Schema(

@@ -50,6 +50,15 @@ MAX_COOLDOWN: Final = 3600
 DEFAULT_MAX_CONCURRENT_CALLS: Final = 4
 MAX_CONCURRENT_CALLS: Final = 100
 DEFAULT_ADMIN_ONLY: Final = True
+# The call budget: calls that reached the provider in the last hour, and since local
+# midnight (0 turns a budget off). 60 an hour fits the biggest escalation a household
+# sets up (10 rounds over 5 contacts: 50 calls) and stops a runaway automation within
+# a minute or so; 200 a day is that escalation three times over, and everyday calls.
+CONF_MAX_CALLS_PER_HOUR: Final = "max_calls_per_hour"
+CONF_MAX_CALLS_PER_DAY: Final = "max_calls_per_day"
+DEFAULT_MAX_CALLS_PER_HOUR: Final = 60
+DEFAULT_MAX_CALLS_PER_DAY: Final = 200
+MAX_CALL_BUDGET: Final = 10000
 # Pauses before the retries of a call that could not connect at all.
 RETRY_DELAYS: Final = (1.0, 2.0)
 
@@ -65,6 +74,7 @@ SUBENTRY_CONTACT: Final = "contact"
 
 SERVICE_PLACE_CALL: Final = "place_call"
 SERVICE_CALL_UNTIL_ANSWERED: Final = "call_until_answered"
+SERVICE_STOP_CALLS: Final = "stop_calls"
 EVENT_CALL_RESULT: Final = f"{DOMAIN}_call_result"
 # The unique id of an account's "Last call" entity ends with this.
 LAST_CALL_KEY: Final = "last_call"
@@ -78,5 +88,8 @@ EVENT_FAILED: Final = "failed"
 
 # Result event `error` values besides the client's categories.
 ERROR_CANCELLED: Final = "cancelled"
+ERROR_BUDGET: Final = "budget"
+ERROR_STOPPED: Final = "stopped"
 ERROR_UNKNOWN: Final = "unknown"
 CANCELLED_MESSAGE: Final = "cancelled before the provider replied"
+STOPPED_MESSAGE: Final = "stopped before it was sent"

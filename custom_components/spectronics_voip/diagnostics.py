@@ -7,6 +7,7 @@ from typing import Any
 from homeassistant.components.diagnostics import async_redact_data
 from homeassistant.const import CONF_API_TOKEN
 from homeassistant.core import HomeAssistant
+from homeassistant.util import dt as dt_util
 
 from .const import (
     CONF_ALLOWED_NUMBERS,
@@ -57,6 +58,16 @@ async def async_get_config_entry_diagnostics(
         },
         "calls": {
             "counts": dict(dialer.counts),
+            "sent": dict(
+                zip(
+                    ("last_hour", "today"),
+                    dialer.budget.counts(dt_util.utcnow()),
+                    strict=True,
+                )
+            ),
+            "budget": dict(
+                zip(("per_hour", "per_day"), dialer.budget.limits, strict=True)
+            ),
             "lines": {"active": dialer.lines.active, "queued": dialer.lines.queued},
             "recent": [
                 async_redact_data(call.as_dict(), CALL_TO_REDACT)

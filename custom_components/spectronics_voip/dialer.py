@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+from bisect import bisect_left, bisect_right
 from collections import Counter, OrderedDict, deque
 from collections.abc import Callable, Mapping, Sequence
 from contextlib import AbstractContextManager, nullcontext, suppress
-from dataclasses import dataclass, fields
-from datetime import datetime
+from dataclasses import dataclass, field, fields
+from datetime import datetime, timedelta
 from operator import attrgetter
 import time
 from typing import Any, Final, Self
@@ -16,6 +17,9 @@ from homeassistant.config_entries import ConfigEntry, ConfigSubentry
 from homeassistant.const import ATTR_DEVICE_ID, ATTR_ENTITY_ID
 from homeassistant.core import CALLBACK_TYPE, Context, HomeAssistant, callback
 from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
+from homeassistant.helpers.dispatcher import async_dispatcher_send
+from homeassistant.helpers.event import async_track_point_in_utc_time
+from homeassistant.helpers.storage import Store
 from homeassistant.util import dt as dt_util
 
 from .api import (
@@ -38,6 +42,8 @@ from .const import (
     CONF_COOLDOWN,
     CONF_DESTINATION,
     CONF_EXTENSION,
+    CONF_MAX_CALLS_PER_DAY,
+    CONF_MAX_CALLS_PER_HOUR,
     CONF_MAX_CONCURRENT_CALLS,
     CONF_REVERSE,
     CONF_RING_FIRST,
@@ -45,9 +51,13 @@ from .const import (
     CONF_WAIT,
     CONF_WAIT_TIMEOUT,
     DEFAULT_COOLDOWN,
+    DEFAULT_MAX_CALLS_PER_DAY,
+    DEFAULT_MAX_CALLS_PER_HOUR,
     DEFAULT_MAX_CONCURRENT_CALLS,
     DOMAIN,
+    ERROR_BUDGET,
     ERROR_CANCELLED,
+    ERROR_STOPPED,
     ERROR_UNKNOWN,
     EVENT_ANSWERED,
     EVENT_CALL_RESULT,
@@ -58,6 +68,7 @@ from .const import (
     RING_CONTACT_EXTENSION,
     RING_CONTACT_NUMBER,
     RING_MY_EXTENSION,
+    STOPPED_MESSAGE,
 )
 
 type SpectronicsConfigEntry = ConfigEntry[SpectronicsDialer]
@@ -76,6 +87,7 @@ INVALID_FIELD_KEYS: Final = {
 RECENT_CALLS: Final = 10
 # Successful calls remembered for the cooldown before old ones are pruned.
 _PRUNE_AFTER: Final = 256
+_HOUR_S: Final = 3600.0
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -141,21 +153,36 @@ class CallResult:
         return self.destination
 
 
-_RESULT_FIELDS: Final = tuple(field.name for field in fields(CallResult))
+_RESULT_FIELDS: Final = tuple(item.name for item in fields(CallResult))
 _result_values: Final = attrgetter(*_RESULT_FIELDS)
 
 
 class CallFailedError(HomeAssistantError):
     """A call that failed, translated; `result` is what its event reported."""
 
-    def __init__(self, translation_key: str, result: CallResult) -> None:
+    def __init__(
+        self, translation_key: str, result: CallResult, **placeholders: str
+    ) -> None:
         """Translate the failure; keep the failed call's result."""
         super().__init__(
             translation_domain=DOMAIN,
             translation_key=translation_key,
-            translation_placeholders={"message": result.message},
+            translation_placeholders={"message": result.message, **placeholders},
         )
         self.result = result
+
+
+class CallsStoppedError(Exception):
+    """Stop calls dropped a call that was waiting for a line: it was never sent."""
+
+
+class BudgetUsedUpError(Exception):
+    """The call budget refuses the call: it is not sent."""
+
+    def __init__(self, used_up: UsedUp) -> None:
+        """Keep which budget, and when it frees up."""
+        super().__init__(used_up.period)
+        self.used_up = used_up
 
 
 @dataclass(frozen=True, slots=True)
@@ -174,6 +201,8 @@ class Escalation:
     success: bool
     answered_by: str | None
     attempts: list[CallResult]
+    # Why it ended before every attempt was rung: "stop_calls" or "budget".
+    stopped_by: str | None = None
 
     def as_dict(self) -> dict[str, Any]:
         """Return the escalation as the action's response data."""
@@ -181,10 +210,31 @@ class Escalation:
             "success": self.success,
             "answered_by": self.answered_by,
             "attempts": [attempt.as_dict() for attempt in self.attempts],
+            "stopped_by": self.stopped_by,
         }
 
 
+@dataclass(slots=True, eq=False)
+class _Stop:
+    """Ends an escalation before its next attempt: why, once it is set."""
+
+    event: asyncio.Event = field(default_factory=asyncio.Event)
+    reason: str | None = None
+
+
 type Attempt = tuple[CallRequest, Contact | None]
+
+
+def call_counts_store(
+    hass: HomeAssistant, entry: SpectronicsConfigEntry
+) -> Store[dict[str, list[float]]]:
+    """Return where an account's call counts survive a restart."""
+    return Store(hass, 1, f"{DOMAIN}.{entry.entry_id}")
+
+
+def counts_signal(entry: SpectronicsConfigEntry) -> str:
+    """Return the signal sent when the account's call counts change."""
+    return f"{DOMAIN}_{entry.entry_id}_counts"
 
 
 def ring_first(subentry: ConfigSubentry) -> str:
@@ -324,6 +374,17 @@ class LineLimiter:
         self.wake()
 
     @callback
+    def stop_waiting(self) -> int:
+        """Drop every call waiting for a line (it raises CallsStoppedError); count them."""
+        dropped = 0
+        while self._queue:
+            waiter = self._queue.popleft()
+            if not waiter.done():
+                waiter.set_exception(CallsStoppedError())
+                dropped += 1
+        return dropped
+
+    @callback
     def wake(self) -> None:
         """Start waiting calls the (possibly raised) limit allows."""
         while self._queue and self.active < self._limit():
@@ -331,6 +392,111 @@ class LineLimiter:
             if not waiter.done():
                 self.active += 1
                 waiter.set_result(None)
+
+
+@dataclass(frozen=True, slots=True)
+class UsedUp:
+    """A budget that refuses calls: which, its limit, and when the next call may go."""
+
+    period: str  # "hour" or "day"
+    limit: int
+    frees_at: datetime
+
+
+class Budget:
+    """Counts the calls that reached the provider; refuses one past a budget.
+
+    A call counts once its request may have reached the provider, whether it
+    succeeded or failed; one held back by the cooldown, refused before sending or
+    that never connected does not. The hourly budget is the last 60 minutes; the
+    daily budget the local day, since midnight.
+    """
+
+    def __init__(self, per_hour: Callable[[], int], per_day: Callable[[], int]) -> None:
+        """Start with no call counted."""
+        self._per_hour = per_hour
+        self._per_day = per_day
+        # When each counted call was sent (UTC timestamps), in order: those of the
+        # last hour and of today only.
+        self._sent: list[float] = []
+        self._day = (0.0, 0.0)  # today's local midnight and the next, UTC timestamps
+
+    @property
+    def limits(self) -> tuple[int, int]:
+        """Return the hourly and the daily budget (0: off)."""
+        return self._per_hour(), self._per_day()
+
+    def load(self, sent: Sequence[float]) -> None:
+        """Take the calls counted before a restart."""
+        self._sent = sorted(sent)
+        self.counts(dt_util.utcnow())
+
+    def dump(self) -> list[float]:
+        """Return the calls counted, to survive a restart."""
+        return list(self._sent)
+
+    def counts(self, now: datetime) -> tuple[int, int]:
+        """Return the calls counted in the last hour and today."""
+        hour_ago = now.timestamp() - _HOUR_S
+        midnight, _ = self._today(now)
+        # Forget the calls neither of the last hour nor of today.
+        del self._sent[: bisect_right(self._sent, min(hour_ago, midnight))]
+        total = len(self._sent)
+        return (
+            total - bisect_right(self._sent, hour_ago),
+            total - bisect_left(self._sent, midnight),
+        )
+
+    def used_up(self, now: datetime) -> UsedUp | None:
+        """Return the budget that refuses a call now, if any."""
+        per_hour, per_day = self.limits
+        if not (per_hour or per_day):
+            return None
+        in_hour, today = self.counts(now)
+        if per_day and today >= per_day:
+            return UsedUp("day", per_day, dt_util.utc_from_timestamp(self._day[1]))
+        if per_hour and in_hour >= per_hour:
+            # Frees up once the hour's per_hour-th newest call is an hour old.
+            frees_at = self._sent[-per_hour] + _HOUR_S
+            return UsedUp("hour", per_hour, dt_util.utc_from_timestamp(frees_at))
+        return None
+
+    def count(self, now: datetime) -> float:
+        """Count a call sent now; return its mark, to take it back if it never was.
+
+        Raises BudgetUsedUpError, counting nothing, while a budget refuses calls.
+        """
+        if used_up := self.used_up(now):
+            raise BudgetUsedUpError(used_up)
+        sent = now.timestamp()
+        self._sent.append(sent)
+        return sent
+
+    def uncount(self, sent: float) -> None:
+        """Take back a call that never reached the provider."""
+        with suppress(ValueError):
+            self._sent.remove(sent)
+
+    def next_change(self, now: datetime) -> datetime:
+        """Return when the counts change without a call: one an hour old, or midnight."""
+        _, midnight = self._today(now)
+        hour_ago = now.timestamp() - _HOUR_S
+        in_hour = self._sent[bisect_right(self._sent, hour_ago) :]
+        return dt_util.utc_from_timestamp(
+            min(in_hour[0] + _HOUR_S, midnight) if in_hour else midnight
+        )
+
+    def _today(self, now: datetime) -> tuple[float, float]:
+        """Return today's local midnight and the next one, as UTC timestamps."""
+        if not self._day[0] <= now.timestamp() < self._day[1]:
+            start = dt_util.start_of_local_day(dt_util.as_local(now))
+            self._day = (
+                start.timestamp(),
+                dt_util.start_of_local_day(
+                    start + timedelta(days=1, hours=1)
+                ).timestamp(),
+            )
+        return self._day
 
 
 class SpectronicsDialer:
@@ -361,6 +527,19 @@ class SpectronicsDialer:
                 )
             )
         )
+        self.budget = Budget(
+            lambda: int(
+                entry.options.get(CONF_MAX_CALLS_PER_HOUR, DEFAULT_MAX_CALLS_PER_HOUR)
+            ),
+            lambda: int(
+                entry.options.get(CONF_MAX_CALLS_PER_DAY, DEFAULT_MAX_CALLS_PER_DAY)
+            ),
+        )
+        self._store = call_counts_store(hass, entry)
+        self._next_change: CALLBACK_TYPE | None = None
+        self._next_change_at = dt_util.utcnow()
+        self._closed = False
+        self._escalations: set[_Stop] = set()
         # The account's "Last call" entity, while it is added.
         self.last_call_entity_id: str | None = None
         self.recent: deque[CallResult] = deque(maxlen=RECENT_CALLS)
@@ -370,6 +549,56 @@ class SpectronicsDialer:
     def __repr__(self) -> str:
         """Describe the dialer by its client, which hides the token."""
         return f"SpectronicsDialer({self.client!r})"
+
+    async def async_load(self) -> None:
+        """Take the calls counted before a restart; follow their counts over time."""
+        if stored := await self._store.async_load():
+            self.budget.load(stored["sent"])
+        self.entry.async_on_unload(self._async_close)
+        self.async_counts_changed()
+
+    @callback
+    def async_counts_changed(self, fired: datetime | None = None) -> None:
+        """Tell the counters and repairs; keep the counts; wake at their next change."""
+        if fired is not None:
+            self._next_change = None  # it fired
+        when = self.budget.next_change(dt_util.utcnow())
+        if self._closed:
+            pass  # unloaded: a call cancelled with the account is taken back
+        elif self._next_change is None or when < self._next_change_at:
+            self._async_cancel_next_change()
+            self._next_change = async_track_point_in_utc_time(
+                self.hass, self.async_counts_changed, when
+            )
+            self._next_change_at = when
+        self._store.async_delay_save(lambda: {"sent": self.budget.dump()}, 1)
+        async_dispatcher_send(self.hass, counts_signal(self.entry))
+
+    @callback
+    def _async_close(self) -> None:
+        """Stop following the counts over time: the account unloads."""
+        self._closed = True
+        self._async_cancel_next_change()
+
+    @callback
+    def _async_cancel_next_change(self) -> None:
+        """Stop waiting for the counts' next change."""
+        if self._next_change is not None:
+            self._next_change()
+            self._next_change = None
+
+    @callback
+    def async_stop(self) -> tuple[int, int]:
+        """End every running escalation and drop every call waiting for a line.
+
+        A request already sent rings on: the provider has no hang-up. Return how
+        many escalations ended and how many calls were dropped.
+        """
+        running = [stop for stop in self._escalations if not stop.event.is_set()]
+        for stop in running:
+            stop.reason = "stop_calls"
+            stop.event.set()
+        return len(running), self.lines.stop_waiting()
 
     @callback
     def async_add_listener(self, listener: CallListener) -> CALLBACK_TYPE:
@@ -526,14 +755,25 @@ class SpectronicsDialer:
             request.cidname,
             request.reverse,
         )
+        counted: float | None = None  # the budget's mark of the call, once counted
+        on_the_wire = False  # whether the request may have reached the provider
+
+        def uncount() -> None:
+            if counted is not None and not on_the_wire:
+                self.budget.uncount(counted)
+                self.async_counts_changed()
+
         try:
             if held_back := await self.cooldown.async_held_back(key, wait=request.wait):
                 return report(success=True, suppressed=True, message=held_back)
+            counted = self.budget.count(dt_util.utcnow())
+            self.async_counts_changed()
             with self.cooldown.sending(key, answered=request.wait):
                 async with self.lines:
                     delays = iter(self.retry_delays)
                     while True:
                         try:
+                            on_the_wire = True
                             reply = await self.client.place_call(
                                 request,
                                 wait_timeout=self.entry.options.get(CONF_WAIT_TIMEOUT),
@@ -541,6 +781,7 @@ class SpectronicsDialer:
                             break
                         except SpectronicsConnectError as err:
                             # Nothing was sent: trying again cannot ring twice.
+                            on_the_wire = False
                             if (delay := next(delays, None)) is None:
                                 raise
                             LOGGER.debug(
@@ -550,6 +791,26 @@ class SpectronicsDialer:
                                 err,
                             )
                             await asyncio.sleep(delay)
+        except BudgetUsedUpError as err:
+            used_up = err.used_up
+            at = f"{dt_util.as_local(used_up.frees_at):%H:%M:%S on %Y-%m-%d}"
+            result = report(
+                message=f"not sent: the budget of {used_up.limit} calls per"
+                f" {used_up.period} is used up; the next call may go at {at}",
+                error=ERROR_BUDGET,
+            )
+            raise CallFailedError(
+                "call_over_hourly_budget"
+                if used_up.period == "hour"
+                else "call_over_daily_budget",
+                result,
+                limit=str(used_up.limit),
+                time=at,
+            ) from None
+        except CallsStoppedError:
+            uncount()
+            result = report(message=STOPPED_MESSAGE, error=ERROR_STOPPED)
+            raise CallFailedError("call_stopped", result) from None
         except SpectronicsAuthError as err:
             self.entry.async_start_reauth(self.hass)
             raise failed("call_failed_auth", err) from err
@@ -560,8 +821,10 @@ class SpectronicsDialer:
         except SpectronicsResponseError as err:
             raise failed("call_failed_invalid_response", err) from err
         except SpectronicsConnectionError as err:
+            uncount()  # a connection that never opened sent nothing
             raise failed("call_failed_connection", err) from err
         except asyncio.CancelledError:
+            uncount()  # cancelled while waiting for a line: never sent
             report(message=CANCELLED_MESSAGE, error=ERROR_CANCELLED)
             raise
         except Exception:
@@ -614,12 +877,14 @@ class SpectronicsDialer:
         The entry owns the escalation: unloading the account ends it. A caller that
         stops waiting lets the attempt in flight finish, and starts no other.
         """
-        stop = asyncio.Event()
+        stop = _Stop()
+        self._escalations.add(stop)
         task = self.entry.async_create_background_task(
             self.hass,
             self._async_escalate(attempts, rounds, delay, context, stop),
             f"{DOMAIN} call_until_answered",
         )
+        task.add_done_callback(lambda _: self._escalations.discard(stop))
         try:
             return await asyncio.shield(task)
         except asyncio.CancelledError:
@@ -630,7 +895,7 @@ class SpectronicsDialer:
                     translation_placeholders={"message": CANCELLED_MESSAGE},
                 ) from None
             # The caller stopped: no attempt starts after the one in flight.
-            stop.set()
+            stop.event.set()
             task.add_done_callback(_discard_outcome)
             raise
 
@@ -640,17 +905,20 @@ class SpectronicsDialer:
         rounds: int,
         delay: float,
         context: Context,
-        stop: asyncio.Event,
+        stop: _Stop,
     ) -> Escalation:
-        """Ring the attempts until one answers, all rounds are rung or `stop` is set."""
+        """Ring the attempts until one answers, all rounds are rung or it is stopped.
+
+        Stop calls, and the budget refusing an attempt, end it: its response says so.
+        """
         results: list[CallResult] = []
         for request, contact in list(attempts) * rounds:
             if results and delay:
                 with suppress(TimeoutError):
                     async with asyncio.timeout(delay):
-                        await stop.wait()
-            if stop.is_set():
-                break
+                        await stop.event.wait()
+            if stop.event.is_set():
+                return Escalation(False, None, results, stop.reason)
             try:
                 result = await self.async_call(
                     request, contact=contact, context=context
@@ -659,13 +927,17 @@ class SpectronicsDialer:
                 if err.translation_key in ("call_failed_auth", "call_failed_cancelled"):
                     raise  # no further attempt could succeed
                 results.append(err.result)
+                if err.result.error == ERROR_BUDGET:
+                    return Escalation(False, None, results, "budget")
+                if err.result.error == ERROR_STOPPED:
+                    return Escalation(False, None, results, "stop_calls")
                 continue
             results.append(result)
             # Whose phone answered: the contact's, or the number rung first.
             return Escalation(
                 True, contact.name if contact else request.source, results
             )
-        return Escalation(False, None, results)
+        return Escalation(False, None, results, stop.reason)
 
 
 def _discard_outcome(task: asyncio.Task[Escalation]) -> None:

@@ -42,6 +42,7 @@ from .const import (
     MAX_ROUNDS,
     SERVICE_CALL_UNTIL_ANSWERED,
     SERVICE_PLACE_CALL,
+    SERVICE_STOP_CALLS,
 )
 from .dialer import Attempt, Contact, SpectronicsConfigEntry, ring_first
 
@@ -74,6 +75,7 @@ CALL_UNTIL_ANSWERED_SCHEMA = vol.Schema(
         ),
     }
 )
+STOP_CALLS_SCHEMA = vol.Schema({vol.Optional(ATTR_CONFIG_ENTRY_ID): cv.string})
 # Fields of call_until_answered that only destinations use: a contact has its own.
 DESTINATION_ONLY_FIELDS = (CONF_CONNECT_TO, CONF_EXTENSION)
 # A malformed field of a destination's call, by the name call_until_answered gives it:
@@ -116,6 +118,33 @@ def async_setup_services(hass: HomeAssistant) -> None:
         )
         return escalation.as_dict() if call.return_response else None
 
+    async def async_stop_calls(call: ServiceCall) -> ServiceResponse:
+        """End every running escalation and drop the calls waiting for a line.
+
+        Open to every user, whatever admin_only says: stopping is always safe.
+        """
+        entries: list[SpectronicsConfigEntry] = cast(
+            "list[SpectronicsConfigEntry]",
+            hass.config_entries.async_loaded_entries(DOMAIN),
+        )
+        if (entry_id := call.data.get(ATTR_CONFIG_ENTRY_ID)) is not None:
+            entries = [_async_get_entry(hass, entry_id)]
+        escalations = calls = 0
+        for entry in entries:
+            stopped = entry.runtime_data.async_stop()
+            escalations += stopped[0]
+            calls += stopped[1]
+        if not call.return_response:
+            return None
+        return {"escalations": escalations, "calls": calls}
+
+    hass.services.async_register(
+        DOMAIN,
+        SERVICE_STOP_CALLS,
+        async_stop_calls,
+        schema=STOP_CALLS_SCHEMA,
+        supports_response=SupportsResponse.OPTIONAL,
+    )
     hass.services.async_register(
         DOMAIN,
         SERVICE_PLACE_CALL,

@@ -23,6 +23,7 @@ import asyncio
 from collections.abc import Awaitable, Callable
 import contextlib
 import ctypes.util
+from importlib.metadata import version
 import importlib.util
 import json
 from pathlib import Path
@@ -576,7 +577,8 @@ async def up(args: argparse.Namespace) -> None:
     took = f" in {elapsed:.0f} s" if elapsed is not None else ""
     say(
         "",
-        f"==> Ready{took}: open {args.url}{demo['dashboard']}",
+        f"==> Ready{took} (Home Assistant {version('homeassistant')}):"
+        f" open {args.url}{demo['dashboard']}",
         f"    Log in as:  {demo['username']}   password: {demo['password']}"
         f"   (kept in {folder / DEMO_FILE})",
         '    Press "Front door" or "Mobile": the call shows under "Last call" and in the',

@@ -14,6 +14,8 @@ licence GitHub recognises. So:
   homeassistant, name, persistent_directory, zip_release), with a `name`, and its
   `homeassistant` minimum is the one README.md states and not above the oldest Home
   Assistant the suite runs on;
+- README.md's Supported line names the releases the browser tests run on: the oldest
+  and the newest Home Assistant requirements_dev.txt pins ("in a browser on X and Y");
 - manifest.json has what both read (marketplace/utils/validate.py,
   INTEGRATION_MANIFEST_JSON_SCHEMA: codeowners, documentation, domain, issue_tracker,
   name, version), the version in a format the loader accepts;
@@ -91,6 +93,11 @@ PLUGIN_HOME_ASSISTANT = {
     "0.13.316": "2026.2.3",
     "0.13.375": "2026.10.4",
 }
+
+
+# requirements_dev.txt: the Home Assistant of the development instance, per interpreter.
+DEV_HOME_ASSISTANT = re.compile(r"^homeassistant==([^;\s]+)", re.MULTILINE)
+IN_A_BROWSER = re.compile(r"in a browser on (\S+) and ([^\s)]+)\)")
 
 
 def changelog_versions(text: str) -> tuple[list[str], list[str]]:
@@ -209,6 +216,22 @@ def hacs_json_errors(
     return errors
 
 
+def browser_release_errors(readme: str, requirements_dev: str) -> list[str]:
+    """Check README.md names the oldest and newest Home Assistant of the browser tests."""
+    pins = sorted(DEV_HOME_ASSISTANT.findall(requirements_dev), key=AwesomeVersion)
+    if not pins:
+        return ["requirements_dev.txt pins no Home Assistant"]
+    supported = next(
+        (line for line in readme.splitlines() if line.startswith("Supported:")), ""
+    )
+    if (stated := IN_A_BROWSER.search(supported)) is None:
+        return ["README.md's Supported line does not say 'in a browser on X and Y)'"]
+    if stated.groups() == (pins[0], pins[-1]):
+        return []
+    said = f"README.md says in a browser on {stated[1]} and {stated[2]}"
+    return [f"{said}; the browser tests run on {pins[0]} and {pins[-1]}"]
+
+
 def manifest_errors(manifest: Mapping[str, Any], folder: str) -> list[str]:
     """Check the manifest keys the Marketplace and HACS require."""
     errors = [
@@ -286,6 +309,13 @@ def test_hacs_json() -> None:
     hacs = json.loads(_read("hacs.json"))
     assert (
         hacs_json_errors(hacs, _read("README.md"), _read("requirements_test.txt")) == []
+    )
+
+
+def test_readme_names_the_browser_tests_releases() -> None:
+    """The Supported line names the oldest and newest release of the browser tests."""
+    assert (
+        browser_release_errors(_read("README.md"), _read("requirements_dev.txt")) == []
     )
 
 
@@ -510,6 +540,42 @@ def test_hacs_json_check(
 ) -> None:
     """Unread keys, a missing name or minimum, or a minimum out of step: reported."""
     errors = hacs_json_errors(hacs, readme, requirements)
+
+    if expected is None:
+        assert errors == []
+    else:
+        assert any(expected in error for error in errors), errors
+
+
+DEV_PINS = (
+    'homeassistant==2026.11.0; python_full_version >= "3.14.2"\n'
+    'homeassistant==2025.4.4; python_full_version < "3.13.2"\n'
+    'pycares<5; python_full_version < "3.13.2"\n'
+)
+BROWSER_README = (
+    "Supported: Home Assistant 2025.4.0 and newer (tested on 2025.4.4 and 2026.10.4;"
+    " in a browser on 2025.4.4 and 2026.11.0).\n"
+)
+
+
+@pytest.mark.parametrize(
+    ("readme", "requirements_dev", "expected"),
+    [
+        (BROWSER_README, DEV_PINS, None),
+        (BROWSER_README, "pycares<5\n", "pins no Home Assistant"),
+        (README, DEV_PINS, "does not say"),
+        (
+            BROWSER_README,
+            DEV_PINS.replace("2026.11.0", "2026.12.0"),
+            "the browser tests run on 2025.4.4 and 2026.12.0",
+        ),
+    ],
+)
+def test_browser_release_check(
+    readme: str, requirements_dev: str, expected: str | None
+) -> None:
+    """A README that does not name the browser tests' releases is reported."""
+    errors = browser_release_errors(readme, requirements_dev)
 
     if expected is None:
         assert errors == []

@@ -28,9 +28,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 # scripts/e2e keeps each release's screenshots apart: tests/e2e/artifacts/<release>/.
-ARTIFACTS = Path(
-    os.environ.get("E2E_ARTIFACTS") or Path(__file__).parent / "artifacts"
-)
+ARTIFACTS = Path(os.environ.get("E2E_ARTIFACTS") or Path(__file__).parent / "artifacts")
 DOCS = ROOT / "docs"
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 # The simulator's development tokens, and the wrong one the tests type: none may show.

@@ -114,7 +114,9 @@ def test_add_integration_wrong_token_then_right(page: Page, instance: Instance) 
     if oldest(instance):
         # 2025.4: "Success!", then the devices found, each with an area, and Finish.
         expect(
-            dialog.get_by_text(f"Created configuration for Extension {OTHER_EXTENSION}.")
+            dialog.get_by_text(
+                f"Created configuration for Extension {OTHER_EXTENSION}."
+            )
         ).to_be_visible()
         expect(dialog.get_by_text(f"Extension {OTHER_EXTENSION}").last).to_be_visible()
         finish = "Finish"

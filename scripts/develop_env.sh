@@ -53,6 +53,17 @@ uv_bootstrap() {
     { grep -v -e "^WARNING: Location 'file:.*' is ignored: it is neither a file nor a directory" || true; }
 }
 
+# install_home_assistant: requirements_dev.txt into $VENV: Home Assistant's own wheel
+# first, alone, for the versions it pins for everything it depends on
+# (package_constraints.txt, which its container images install with); then the rest,
+# at those versions.
+install_home_assistant() {
+  local constraints
+  uv_pip_install --no-deps -r "$ROOT/requirements_dev.txt" || return 1
+  constraints=$(ha_constraints) || return 1
+  uv_pip_install -r "$ROOT/requirements_dev.txt" -c "$constraints"
+}
+
 # develop_env PYTHON: make $VENV the development environment for PYTHON, with the Home
 # Assistant requirements_dev.txt pins for it. Fast when nothing changed: nothing is
 # installed while a stamp matches requirements_dev.txt and the interpreter.
@@ -67,8 +78,7 @@ develop_env() {
       die "pip could not install uv into $VENV"
   fi
   timed "Installing Home Assistant into $VENV (requirements_dev.txt; the first time about 100 packages, ~150 MB)" \
-    uv_pip_install -r "$ROOT/requirements_dev.txt" ||
-    die "uv could not install requirements_dev.txt into $VENV"
+    install_home_assistant || die "uv could not install requirements_dev.txt into $VENV"
   echo "$digest" >"$stamp"
 }
 
@@ -80,15 +90,16 @@ develop_requirements() {
   missing=$("$VENV/bin/python" "$ROOT/scripts/demo.py" requirements --config "$1")
   [ -n "$missing" ] || return 0
   mapfile -t missing <<<"$missing"
-  constraints=$(ha_constraints)
+  constraints=$(ha_constraints) || die "no package_constraints.txt in $VENV's Home Assistant"
   timed "Installing ${#missing[@]} package(s) for the development configuration (the frontend is ~110 MB)" \
     uv_pip_install -c "$constraints" "${missing[@]}" ||
     die "uv could not install the requirements of the development configuration"
 }
 
-# ha_constraints: print the path of the versions the Home Assistant in $VENV pins.
+# ha_constraints: print the path of the versions the Home Assistant in $VENV pins, found
+# without importing it (its own dependencies may not be installed yet).
 ha_constraints() {
-  "$VENV/bin/python" -c 'import homeassistant, pathlib; print(pathlib.Path(homeassistant.__file__).parent / "package_constraints.txt")'
+  "$VENV/bin/python" -c 'import importlib.util, pathlib; print(pathlib.Path(importlib.util.find_spec("homeassistant").origin).parent / "package_constraints.txt")'
 }
 
 # ha_version: print the Home Assistant version in $VENV.

@@ -35,10 +35,6 @@ from typing import Any
 
 import aiohttp
 
-from homeassistant import bootstrap, components
-from homeassistant.util.package import is_installed
-from homeassistant.util.yaml import load_yaml
-
 ROOT = Path(__file__).resolve().parent.parent
 INTEGRATION = ROOT / "custom_components" / "spectronics_voip"
 DOMAIN = INTEGRATION.name
@@ -80,11 +76,12 @@ def note(text: str) -> None:
 
 def http_in_storage() -> bool:
     """Return whether this Home Assistant moves its HTTP settings to storage (2026.x)."""
-    if importlib.util.find_spec("homeassistant.components.http.config") is None:
-        return False
-    from homeassistant.components.http import config  # noqa: PLC0415
-
-    return hasattr(config, "HTTPConfigStore")
+    # Read, not imported: importing the http component takes seconds at every start.
+    spec = importlib.util.find_spec("homeassistant")
+    assert spec is not None
+    assert spec.origin is not None
+    module = Path(spec.origin).parent / "components" / "http" / "config.py"
+    return module.is_file() and "class HTTPConfigStore" in module.read_text()
 
 
 def stored_port(folder: Path) -> int | None:
@@ -175,6 +172,11 @@ def prepare(args: argparse.Namespace) -> None:
 
 def requirements(args: argparse.Namespace) -> None:
     """Print the requirements of the configured and always-loaded integrations missing."""
+    # Here, not at the top: bootstrap takes seconds to import, which only this needs.
+    from homeassistant import bootstrap, components  # noqa: PLC0415
+    from homeassistant.util.package import is_installed  # noqa: PLC0415
+    from homeassistant.util.yaml import load_yaml  # noqa: PLC0415
+
     builtin = Path(components.__file__).parent
 
     def manifest(domain: str) -> dict[str, Any]:

@@ -85,15 +85,22 @@ develop_env() {
 # develop_requirements CONFIG: install what CONFIG's configuration needs and is missing
 # (the frontend among it), at the versions the installed Home Assistant pins; Home
 # Assistant would otherwise install them at its first start, one package at a time.
+# Looking takes seconds (it imports Home Assistant's bootstrap): skipped while a stamp
+# matches the configuration, scripts/demo.py and the environment's own stamp.
 develop_requirements() {
-  local missing constraints
+  local missing constraints stamp=$VENV/.develop-config-stamp digest
+  digest=$(cat "$1/configuration.yaml" "$ROOT/scripts/demo.py" "$VENV/.develop-stamp" |
+    sha256sum | cut -d' ' -f1)
+  [ "$(cat "$stamp" 2>/dev/null)" != "$digest" ] || return 0
   missing=$("$VENV/bin/python" "$ROOT/scripts/demo.py" requirements --config "$1")
-  [ -n "$missing" ] || return 0
-  mapfile -t missing <<<"$missing"
-  constraints=$(ha_constraints) || die "no package_constraints.txt in $VENV's Home Assistant"
-  timed "Installing ${#missing[@]} package(s) for the development configuration (the frontend is ~110 MB)" \
-    uv_pip_install -c "$constraints" "${missing[@]}" ||
-    die "uv could not install the requirements of the development configuration"
+  if [ -n "$missing" ]; then
+    mapfile -t missing <<<"$missing"
+    constraints=$(ha_constraints) || die "no package_constraints.txt in $VENV's Home Assistant"
+    timed "Installing ${#missing[@]} package(s) for the development configuration (the frontend is ~110 MB)" \
+      uv_pip_install -c "$constraints" "${missing[@]}" ||
+      die "uv could not install the requirements of the development configuration"
+  fi
+  echo "$digest" >"$stamp"
 }
 
 # ha_constraints: print the path of the versions the Home Assistant in $VENV pins, found

@@ -109,6 +109,13 @@ ha_constraints() {
   "$VENV/bin/python" -c 'import importlib.util, pathlib; print(pathlib.Path(importlib.util.find_spec("homeassistant").origin).parent / "package_constraints.txt")'
 }
 
+# newest_pin: print the newest Home Assistant requirements_dev.txt pins and the Python it
+# needs: "2026.11.0 3.14.2".
+newest_pin() {
+  sed -n 's/^homeassistant==\([^;[:space:]]*\); *python_full_version >= "\([0-9.]*\)"$/\1 \2/p' \
+    "$ROOT/requirements_dev.txt" | sort -V | tail -n 1
+}
+
 # ha_version: print the Home Assistant version in $VENV.
 ha_version() {
   "$VENV/bin/python" -c 'from importlib.metadata import version; print(version("homeassistant"))'

@@ -69,6 +69,9 @@ install_home_assistant() {
 # installed while a stamp matches requirements_dev.txt and the interpreter.
 develop_env() {
   local stamp=$VENV/.develop-stamp digest
+  [ ! -e "$VENV/.setup-stamp" ] ||
+    die "$VENV is a test environment (scripts/setup's, requirements_test.txt): the" \
+      "development environment is one of its own; unset VENV (it defaults to .venv-develop-3.X)"
   make_venv "$1"
   digest=$({ cat "$ROOT/requirements_dev.txt"; py_identity "$1"; } | sha256sum | cut -d' ' -f1)
   [ "$(cat "$stamp" 2>/dev/null)" != "$digest" ] || return 0

@@ -246,7 +246,6 @@ def test_call_until_answered_from_the_action_tool(
         page.get_by_text("Tools", exact=True).click()
     page.get_by_role("tab", name="Actions").click()
     expect(page.get_by_role("button", name="Perform action")).to_be_visible()
-    contacts = page.locator("ha-settings-row", has_text="The contacts to ring")
     if oldest(instance):
         # 2025.4: the action and each entity are typed into a combo box, whose list
         # drops down under it.
@@ -254,11 +253,6 @@ def test_call_until_answered_from_the_action_tool(
             "Call until answered"
         )
         page.get_by_text(f"{DOMAIN}.call_until_answered").click()
-        contacts.locator("ha-checkbox").click()
-        expect(contacts.get_by_role("checkbox")).to_be_checked()
-        for index, name in enumerate(("Front door", "Mobile")):
-            contacts.get_by_role("combobox").nth(index).fill(name)
-            page.get_by_role("option", name=name).first.click()
     else:
         # 2026.x: a picker dialog with a search field, for the action and each entity.
         page.locator("ha-service-picker").click()
@@ -266,19 +260,22 @@ def test_call_until_answered_from_the_action_tool(
         picker.get_by_placeholder("Search").fill("Call until answered")
         picker.get_by_text(f"{DOMAIN}.call_until_answered").click()
         expect(picker).to_be_hidden()
-        contacts.locator("ha-checkbox").click()
-        expect(contacts.get_by_role("checkbox")).to_be_checked()
-        for name in ("Front door", "Mobile"):
-            if name == "Front door":
-                contacts.locator(
-                    "ha-combo-box-item", has_text="Select an entity"
-                ).click()
-            else:
-                contacts.get_by_role("button", name="Add entity").click()
-            picker = page.get_by_role("dialog", name="Select option")
-            picker.get_by_placeholder("Search").fill(name)
-            picker.locator("ha-combo-box-item", has_text=name).first.click()
-            expect(picker).to_be_hidden()
+    contacts = page.locator("ha-settings-row", has_text="The contacts to ring")
+    contacts.locator("ha-checkbox").click()
+    expect(contacts.get_by_role("checkbox")).to_be_checked()
+    for index, name in enumerate(("Front door", "Mobile")):
+        if oldest(instance):
+            contacts.get_by_role("combobox").nth(index).fill(name)
+            page.get_by_role("option", name=name).first.click()
+            continue
+        if index == 0:
+            contacts.locator("ha-combo-box-item", has_text="Select an entity").click()
+        else:
+            contacts.get_by_role("button", name="Add entity").click()
+        picker = page.get_by_role("dialog", name="Select option")
+        picker.get_by_placeholder("Search").fill(name)
+        picker.locator("ha-combo-box-item", has_text=name).first.click()
+        expect(picker).to_be_hidden()
     screenshot(page, "10-action-form")
     page.get_by_role("button", name="Perform action").click()
     [call] = instance.new_requests(1, settle=2.0)

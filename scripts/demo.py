@@ -23,6 +23,7 @@ import asyncio
 from collections.abc import Awaitable, Callable
 import contextlib
 import ctypes.util
+from importlib.metadata import version
 import importlib.util
 import json
 from pathlib import Path
@@ -33,10 +34,6 @@ import time
 from typing import Any
 
 import aiohttp
-
-from homeassistant import bootstrap, components
-from homeassistant.util.package import is_installed
-from homeassistant.util.yaml import load_yaml
 
 ROOT = Path(__file__).resolve().parent.parent
 INTEGRATION = ROOT / "custom_components" / "spectronics_voip"
@@ -79,11 +76,12 @@ def note(text: str) -> None:
 
 def http_in_storage() -> bool:
     """Return whether this Home Assistant moves its HTTP settings to storage (2026.x)."""
-    if importlib.util.find_spec("homeassistant.components.http.config") is None:
-        return False
-    from homeassistant.components.http import config  # noqa: PLC0415
-
-    return hasattr(config, "HTTPConfigStore")
+    # Read, not imported: importing the http component takes seconds at every start.
+    spec = importlib.util.find_spec("homeassistant")
+    assert spec is not None
+    assert spec.origin is not None
+    module = Path(spec.origin).parent / "components" / "http" / "config.py"
+    return module.is_file() and "class HTTPConfigStore" in module.read_text()
 
 
 def stored_port(folder: Path) -> int | None:
@@ -174,6 +172,11 @@ def prepare(args: argparse.Namespace) -> None:
 
 def requirements(args: argparse.Namespace) -> None:
     """Print the requirements of the configured and always-loaded integrations missing."""
+    # Here, not at the top: bootstrap takes seconds to import, which only this needs.
+    from homeassistant import bootstrap, components  # noqa: PLC0415
+    from homeassistant.util.package import is_installed  # noqa: PLC0415
+    from homeassistant.util.yaml import load_yaml  # noqa: PLC0415
+
     builtin = Path(components.__file__).parent
 
     def manifest(domain: str) -> dict[str, Any]:
@@ -576,7 +579,8 @@ async def up(args: argparse.Namespace) -> None:
     took = f" in {elapsed:.0f} s" if elapsed is not None else ""
     say(
         "",
-        f"==> Ready{took}: open {args.url}{demo['dashboard']}",
+        f"==> Ready{took} (Home Assistant {version('homeassistant')}):"
+        f" open {args.url}{demo['dashboard']}",
         f"    Log in as:  {demo['username']}   password: {demo['password']}"
         f"   (kept in {folder / DEMO_FILE})",
         '    Press "Front door" or "Mobile": the call shows under "Last call" and in the',

@@ -25,6 +25,62 @@ step() {
   printf '\n==> %s\n' "$*"
 }
 
+# timed WHAT COMMAND...: say WHAT, run COMMAND, then say how long it took. A line every
+# 15 s says it is still running, so that a long download is never silent.
+timed() {
+  local what=$1 start=$SECONDS rc=0 ticker
+  shift
+  step "$what"
+  (
+    # A signal waits for a foreground command, not for `wait`: sleep in the background.
+    sleeper=""
+    trap 'kill "$sleeper" 2>/dev/null; exit 0' TERM
+    while :; do
+      sleep 15 &
+      sleeper=$!
+      wait "$sleeper"
+      printf '    ... %d s\n' $((SECONDS - start))
+    done
+  ) &
+  ticker=$!
+  "$@" || rc=$?
+  kill "$ticker" 2>/dev/null || true
+  wait "$ticker" 2>/dev/null || true
+  if [ "$rc" -eq 0 ]; then
+    printf '    done in %d s\n' $((SECONDS - start))
+  fi
+  return "$rc"
+}
+
+# py_identity PYTHON: who an interpreter is, the same whether asked directly or through a
+# virtual environment made from it.
+py_identity() {
+  "$1" -c 'import sys; print(sys.base_prefix, sys.version.split()[0], sys.implementation.cache_tag)'
+}
+
+# venv_identity: py_identity of $VENV's interpreter; nothing when it has none that runs
+# and is at least 3.13.
+venv_identity() {
+  if [ -x "$VENV/bin/python" ] && py_version_at_least "$VENV/bin/python" 3 13 0; then
+    py_identity "$VENV/bin/python"
+  fi
+}
+
+# make_venv PYTHON: create $VENV with PYTHON, or rebuild it when it was made with another
+# interpreter (or one that no longer runs, or is older than 3.13).
+make_venv() {
+  local have want
+  have=$(venv_identity)
+  want=$(py_identity "$1")
+  [ "$have" != "$want" ] || return 0
+  if [ -e "$VENV" ]; then
+    step "Rebuilding $VENV with $1 (it was made with: ${have:-an interpreter that no longer runs, or is older than 3.13})"
+  else
+    step "Creating $VENV with $1"
+  fi
+  "$1" -m venv --clear "$VENV"
+}
+
 # py_version_at_least PYTHON MAJOR MINOR MICRO: PYTHON runs and is at least that version.
 py_version_at_least() {
   "$1" -c "import sys; sys.exit(sys.version_info[:3] < ($2, $3, $4))" >/dev/null 2>&1

@@ -520,6 +520,28 @@ def test_versions_agree() -> None:
     assert released[:1] == [version], "the newest CHANGELOG.md entry"
 
 
+def test_readme_names_the_browser_tests_releases() -> None:
+    """The README's Supported line names the oldest and newest release in a browser.
+
+    The browser tests run on what requirements_dev.txt pins per interpreter.
+    """
+    pins = sorted(
+        re.findall(
+            r"^homeassistant==([^;\s]+)",
+            (ROOT / "requirements_dev.txt").read_text(encoding="utf-8"),
+            re.MULTILINE,
+        ),
+        key=AwesomeVersion,
+    )
+    supported = next(
+        line
+        for line in (ROOT / "README.md").read_text(encoding="utf-8").splitlines()
+        if line.startswith("Supported:")
+    )
+    assert f"in a browser on {pins[0]} and {pins[-1]})" in supported
+    assert f"Home Assistant {SUPPORTED_MINIMUM} and newer" in supported
+
+
 def test_hacs_json() -> None:
     """hacs.json has a name, the supported minimum, and only keys that are read."""
     hacs = json.loads((ROOT / "hacs.json").read_text(encoding="utf-8"))

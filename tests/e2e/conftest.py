@@ -27,7 +27,8 @@ from playwright.sync_api import Browser, Page, sync_playwright
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-ARTIFACTS = Path(__file__).parent / "artifacts"
+# scripts/e2e keeps each release's screenshots apart: tests/e2e/artifacts/<release>/.
+ARTIFACTS = Path(os.environ.get("E2E_ARTIFACTS") or Path(__file__).parent / "artifacts")
 DOCS = ROOT / "docs"
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 # The simulator's development tokens, and the wrong one the tests type: none may show.
@@ -35,6 +36,7 @@ TOKENS = ("simulator-token", "simulator-single")
 WRONG_TOKEN = "e2e-wrong-token-5d1c"
 START_TIMEOUT = 900.0  # the first start may install the frontend (~110 MB)
 STOP_TIMEOUT = 60.0
+_STARTING = re.compile(r"^==> Starting Home Assistant (?P<version>\d+\.\d+\.\d+\S*) ")
 _SIMULATOR = re.compile(
     r"^\[simulator\] \d\d:\d\d:\d\d (?P<method>[A-Z]+) (?P<fields>.*?) => "
     r"(?P<reply>(?:OK|ERR):.*?)(?: \((?P<note>[^()]*)\))?$"
@@ -65,7 +67,13 @@ class Instance:
     simulator_url: str
     lines: list[str] = field(default_factory=list)
     demo: dict[str, str] = field(default_factory=dict)
+    version: str = ""  # the Home Assistant release scripts/develop started
     _mark: int = 0
+
+    def release_before(self, year: int, month: int) -> bool:
+        """Return whether the Home Assistant started is older than release YEAR.MONTH."""
+        major, minor = (int(part) for part in self.version.split(".")[:2])
+        return (major, minor) < (year, month)
 
     def output(self) -> str:
         """Return the output so far."""
@@ -127,7 +135,7 @@ def _read(process: subprocess.Popen[str], lines: list[str], log: Path) -> None:
 @pytest.fixture(scope="session")
 def instance(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Instance]:
     """Start scripts/develop with a fresh state folder; stop it as Ctrl-C does."""
-    ARTIFACTS.mkdir(exist_ok=True)
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
     folder = tmp_path_factory.mktemp("state")
     ha_port, sim_port = free_port(), free_port()
     env = {
@@ -165,6 +173,11 @@ def instance(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Instance]:
                 )
             time.sleep(0.2)
         running.demo = json.loads((folder / "develop-demo.json").read_text())
+        [running.version] = [
+            match["version"]
+            for line in running.lines
+            if (match := _STARTING.match(line))
+        ]
         running.mark()
         yield running
     finally:
@@ -213,7 +226,7 @@ def page(browser: Browser, instance: Instance) -> Generator[Page]:
 
 def screenshot(page: Page, name: str, *, docs: str | None = None) -> None:
     """Keep a screenshot of the step; with E2E_DOCS=1 also the README's copy."""
-    ARTIFACTS.mkdir(exist_ok=True)
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
     path = ARTIFACTS / f"{name}.png"
     page.screenshot(path=path)
     if docs and os.environ.get("E2E_DOCS"):

@@ -47,10 +47,22 @@ HTTP_PACKAGE = Path("packages") / "develop_http.yaml"
 OWNER = {"name": "Demo owner", "username": "demo"}
 TOKEN = "simulator-token"  # the simulator's development token, valid for all extensions
 EXTENSION = "1234567"
+# Each contact's two form steps: its name and which phone rings first, then the rest.
+# Front door is quick dial: your extension rings first, showing FRONT DOOR, and
+# answering it dials the door. Mobile's own phone rings first; once it answers, it is
+# connected to your extension, and with wait the call says whether it did.
 CONTACTS = (
-    {"name": "Front door", "destination": "2001"},
-    {"name": "Mobile", "destination": "07700 900123"},
+    (
+        {"name": "Front door", "ring_first": "my_extension"},
+        {"destination": "2001", "cidname": "FRONT DOOR", "wait": False},
+    ),
+    (
+        {"name": "Mobile", "ring_first": "contact_number"},
+        {"destination": "07700 900123", "wait": True},
+    ),
 )
+# The account's own entities on the dashboard, by the end of their unique ids.
+ACCOUNT_ENTITIES = ("stop_calls", "calls_today", "calls_last_hour")
 DASHBOARD = {"url_path": "phone-calls", "title": "Phone calls", "icon": "mdi:phone"}
 VIEW = "demo"
 # Entries that onboarding adds on any new Home Assistant; the demo does not use them,
@@ -396,14 +408,14 @@ async def add_demo(api: Api, simulator_url: str) -> str:
         sub["title"]
         for sub in await api.ws("config_entries/subentries/list", entry_id=entry_id)
     }
-    for contact in CONTACTS:
-        if contact["name"] not in have:
+    for steps in CONTACTS:
+        if steps[0]["name"] not in have:
             await api.flow(
                 "/api/config/config_entries/subentries/flow",
                 [entry_id, "contact"],
-                contact,
+                *steps,
             )
-    names = [contact["name"] for contact in CONTACTS]
+    names = [steps[0]["name"] for steps in CONTACTS]
 
     async def entities() -> dict[str, str] | None:
         found: dict[str, str] = {}
@@ -419,7 +431,12 @@ async def add_demo(api: Api, simulator_url: str) -> str:
                 found["last call"] = entity["entity_id"]
             elif domain == "button" and entity.get("config_subentry_id") in subentries:
                 found[subentries[entity["config_subentry_id"]]] = entity["entity_id"]
-        return found if all(key in found for key in (*names, "last call")) else None
+            elif (key := entity["unique_id"].removeprefix(f"{entry_id}_")) in (
+                ACCOUNT_ENTITIES
+            ):
+                found[key] = entity["entity_id"]
+        wanted = (*names, "last call", *ACCOUNT_ENTITIES)
+        return found if all(key in found for key in wanted) else None
 
     found = await wait_until(entities, "the contacts' entities", 60)
     dashboards = await api.ws("lovelace/dashboards/list")
@@ -433,13 +450,20 @@ async def add_demo(api: Api, simulator_url: str) -> str:
     await api.ws(
         "lovelace/config/save",
         url_path=DASHBOARD["url_path"],
-        config=dashboard([(name, found[name]) for name in names], found["last call"]),
+        config=dashboard(
+            [(name, found[name]) for name in names],
+            found["last call"],
+            stop=found["stop_calls"],
+            counters=[found["calls_today"], found["calls_last_hour"]],
+        ),
     )
     return f"/{DASHBOARD['url_path']}/{VIEW}"
 
 
-def dashboard(buttons: list[tuple[str, str]], last_call: str) -> dict[str, Any]:
-    """Return the demo dashboard: a tile per contact, the last call, the logbook."""
+def dashboard(
+    buttons: list[tuple[str, str]], last_call: str, *, stop: str, counters: list[str]
+) -> dict[str, Any]:
+    """Return the demo dashboard: the contacts, Stop calls, the last call, the logbook."""
     return {
         "title": DASHBOARD["title"],
         "views": [
@@ -451,9 +475,14 @@ def dashboard(buttons: list[tuple[str, str]], last_call: str) -> dict[str, Any]:
                     {
                         "type": "markdown",
                         "content": (
-                            "Press a contact to ring it. The calls go to the provider's"
+                            "**Front door** is quick dial: pressing it rings your own"
+                            " extension first (1234567), showing FRONT DOOR, and"
+                            " answering it dials the door. **Mobile** rings the mobile"
+                            " first; once it answers, it is connected to your extension."
+                            " **Stop calls** ends a ring-until-answered and drops calls"
+                            " still waiting for a line. The calls go to the provider's"
                             " simulator: the terminal running `scripts/develop` shows"
-                            " each request and its reply."
+                            " each request, the phones it rang and its reply."
                         ),
                     },
                     *(
@@ -465,6 +494,13 @@ def dashboard(buttons: list[tuple[str, str]], last_call: str) -> dict[str, Any]:
                         }
                         for name, entity_id in buttons
                     ),
+                    {
+                        "type": "tile",
+                        "entity": stop,
+                        "name": "Stop calls",
+                        "tap_action": {"action": "toggle"},
+                    },
+                    *({"type": "tile", "entity": entity_id} for entity_id in counters),
                     {
                         "type": "entities",
                         "title": "Last call",
@@ -479,7 +515,7 @@ def dashboard(buttons: list[tuple[str, str]], last_call: str) -> dict[str, Any]:
                                 }
                                 for key, label in (
                                     ("contact", "Contact"),
-                                    ("destination", "Number"),
+                                    ("rings_first", "Rang first"),
                                     ("message", "Reply"),
                                 )
                             ),
@@ -583,8 +619,9 @@ async def up(args: argparse.Namespace) -> None:
         f" open {args.url}{demo['dashboard']}",
         f"    Log in as:  {demo['username']}   password: {demo['password']}"
         f"   (kept in {folder / DEMO_FILE})",
-        '    Press "Front door" or "Mobile": the call shows under "Last call" and in the',
-        "    logbook, and the simulator prints the request and its reply here.",
+        '    Press "Front door" (your extension rings first) or "Mobile" (the mobile rings',
+        '    first): the call shows under "Last call" and in the logbook, and the',
+        "    simulator prints the request, the phones it rang and its reply here.",
         "    Ctrl-C stops everything; scripts/develop --fresh starts over.",
         "",
     )

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from typing import Final
 
 import voluptuous as vol
@@ -10,10 +10,11 @@ import voluptuous as vol
 from homeassistant.components.homeassistant.exposed_entities import async_should_expose
 from homeassistant.const import Platform
 from homeassistant.core import HomeAssistant
+from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers import config_validation as cv, entity_registry as er, intent
 
 from .const import CONTACT_RINGS_FIRST, DOMAIN
-from .dialer import CallFailedError, Contact, SpectronicsConfigEntry, ring_first
+from .dialer import Contact, SpectronicsConfigEntry, ring_first
 
 INTENT_CALL_CONTACT: Final = "SpectronicsCallContact"
 # The assistant an intent is checked against when it names none (Assist).
@@ -22,7 +23,7 @@ DEFAULT_ASSISTANT: Final = "conversation"
 
 async def async_setup_intents(hass: HomeAssistant) -> None:
     """Register the integration's intent; the intent integration calls this."""
-    intent.async_register(hass, CallContactIntentHandler())
+    intent.async_register(hass, CallContactIntentHandler(hass))
 
 
 def exposed_contacts(
@@ -39,6 +40,7 @@ def exposed_contacts(
         for button in er.async_entries_for_config_entry(registry, entry.entry_id):
             if (
                 button.domain == Platform.BUTTON
+                and not button.disabled_by
                 and (subentry_id := button.config_subentry_id) in entry.subentries
                 and subentry_id is not None
                 and async_should_expose(
@@ -48,16 +50,32 @@ def exposed_contacts(
                 yield entry.subentries[subentry_id].title, entry, subentry_id, button
 
 
+def call_description(names: Iterable[str]) -> str:
+    """Describe the call to a model: it rings a real phone, and whom it may ring."""
+    return (
+        "Rings a real phone: places a call to one of the household's contacts "
+        "through Spectronics VoIP. Each call costs money, so call only when asked "
+        "to. The contacts: " + ", ".join(sorted(set(names))) + "."
+    )
+
+
 class CallContactIntentHandler(intent.IntentHandler):
     """Places one contact's call, through its account's dialer and every rail."""
 
     intent_type = INTENT_CALL_CONTACT
-    description = (
-        "Rings a real phone: places a call to one of the household's contacts "
-        "through Spectronics VoIP. Each call costs money."
-    )
     slot_schema = {vol.Required("name"): cv.string}
     platforms = {Platform.BUTTON}
+
+    def __init__(self, hass: HomeAssistant) -> None:
+        """Keep Home Assistant, for the contact names in the description."""
+        self.hass = hass
+
+    @property
+    def description(self) -> str:  # type: ignore[override]
+        """Tell an LLM agent what the intent does (Home Assistant 2025.x's tool)."""
+        return call_description(
+            name for name, *_ in exposed_contacts(self.hass, DEFAULT_ASSISTANT)
+        )
 
     async def async_handle(self, intent_obj: intent.Intent) -> intent.IntentResponse:
         """Ring the contact with this name, case and surrounding spaces aside."""
@@ -77,17 +95,20 @@ class CallContactIntentHandler(intent.IntentHandler):
         dialer = entry.runtime_data
         kind = ring_first(subentry)
         try:
-            await dialer.async_call(
+            result = await dialer.async_call(
                 dialer.contact_request(subentry),
                 contact=Contact(title, button.device_id, kind),
                 context=intent_obj.context,
             )
-        except CallFailedError as err:
+        except HomeAssistantError as err:
+            # Refused (allowed numbers, budget, Stop) or failed: say why.
             raise intent.IntentHandleError(str(err)) from err
         response = intent_obj.create_response()
-        response.async_set_speech(
-            f"Ringing {title}'s phone"
-            if kind in CONTACT_RINGS_FIRST
-            else f"Calling {title}"
-        )
+        if result.suppressed:
+            speech = f"{title} was called moments ago; not calling again"
+        elif kind in CONTACT_RINGS_FIRST:
+            speech = f"Ringing {title}'s phone"
+        else:
+            speech = f"Calling {title}"
+        response.async_set_speech(speech)
         return response

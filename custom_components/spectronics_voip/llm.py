@@ -25,7 +25,7 @@ from homeassistant.helpers.llm import (
 )
 
 from .const import DOMAIN
-from .intent import INTENT_CALL_CONTACT, exposed_contacts
+from .intent import INTENT_CALL_CONTACT, call_description, exposed_contacts
 
 
 class CallContactTool(Tool):
@@ -41,11 +41,7 @@ class CallContactTool(Tool):
 
     def __init__(self, names: list[str]) -> None:
         """Offer the contacts the assistant may ring, by name."""
-        self.description = (
-            "Rings a real phone: places a call to one of the household's contacts "
-            "through Spectronics VoIP. Each call costs money, so call only when "
-            "asked to. The contacts: " + ", ".join(names) + "."
-        )
+        self.description = call_description(names)
         self.parameters = probatio.Schema(
             {probatio.Required("name"): probatio.In(names)}
         )
@@ -58,9 +54,10 @@ class CallContactTool(Tool):
         try:
             response = await intent.async_handle(
                 hass,
-                DOMAIN,
+                llm_context.platform,
                 INTENT_CALL_CONTACT,
-                {"name": {"value": tool_input.tool_args["name"]}},
+                # A model may leave the name out: the intent refuses that, too.
+                {"name": {"value": tool_input.tool_args.get("name")}},
                 context=llm_context.context,
                 language=llm_context.language,
                 assistant=llm_context.assistant,
@@ -69,6 +66,8 @@ class CallContactTool(Tool):
         except intent.IntentError as err:
             return ToolResult(data={"error": str(err)}, error=True)
         data: dict[str, Any] = response.as_dict()
+        # As Home Assistant's own intent tools: the model needs neither.
+        del data["language"], data["card"]
         return ToolResult(data=data)
 
 

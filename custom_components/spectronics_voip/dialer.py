@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import asyncio
-from bisect import bisect_left, bisect_right
+from bisect import bisect_left, bisect_right, insort
 from collections import Counter, OrderedDict, deque
 from collections.abc import Callable, Mapping, Sequence
 from contextlib import AbstractContextManager, nullcontext, suppress
 from dataclasses import dataclass, field, fields
 from datetime import datetime, timedelta
+import math
 from operator import attrgetter
 import time
 from typing import Any, Final, Self
@@ -173,7 +174,7 @@ class CallFailedError(HomeAssistantError):
 
 
 class CallsStoppedError(Exception):
-    """Stop calls dropped a call that was waiting for a line: it was never sent."""
+    """Stop calls dropped a call that was waiting to be sent: it never was."""
 
 
 class BudgetUsedUpError(Exception):
@@ -259,6 +260,57 @@ class _Success:
     answered: bool
 
 
+class Waits:
+    """Calls waiting before they are sent: for an identical call, or to try again.
+
+    Stop calls drops them (each raises CallsStoppedError), as it drops the calls
+    waiting for a line.
+    """
+
+    def __init__(self) -> None:
+        """Start with no call waiting."""
+        self._waiting: set[asyncio.Future[None]] = set()
+
+    def __len__(self) -> int:
+        """Return how many calls wait."""
+        return len(self._waiting)
+
+    async def wait(
+        self, done: asyncio.Future[None] | None = None, delay: float | None = None
+    ) -> None:
+        """Wait until `done` is done or `delay` seconds pass, unless stopped first."""
+        loop = asyncio.get_running_loop()
+        waiter: asyncio.Future[None] = loop.create_future()
+
+        def wake(_: object = None) -> None:
+            if not waiter.done():
+                waiter.set_result(None)
+
+        if done is not None:
+            done.add_done_callback(wake)
+        timer = loop.call_later(delay, wake) if delay is not None else None
+        self._waiting.add(waiter)
+        try:
+            await waiter
+        finally:
+            self._waiting.discard(waiter)
+            if done is not None:
+                done.remove_done_callback(wake)
+            if timer is not None:
+                timer.cancel()
+
+    @callback
+    def stop_waiting(self) -> int:
+        """Drop every waiting call (it raises CallsStoppedError); count them."""
+        dropped = 0
+        for waiter in self._waiting:
+            if not waiter.done():
+                waiter.set_exception(CallsStoppedError())
+                dropped += 1
+        self._waiting.clear()
+        return dropped
+
+
 class Cooldown:
     """Holds back a call identical to one that succeeded less than `seconds()` ago.
 
@@ -266,11 +318,12 @@ class Cooldown:
     accepted request (wait off) says nothing about anyone picking up.
     """
 
-    def __init__(self, seconds: Callable[[], float]) -> None:
-        """Start with no call remembered."""
+    def __init__(self, seconds: Callable[[], float], waits: Waits) -> None:
+        """Start with no call remembered; identical calls wait in `waits`."""
         self._seconds = seconds
+        self._waits = waits
         self._succeeded: OrderedDict[CallKey, _Success] = OrderedDict()
-        self.in_flight: dict[CallKey, asyncio.Event] = {}
+        self.in_flight: dict[CallKey, asyncio.Future[None]] = {}
 
     def __len__(self) -> int:
         """Return how many successful calls it remembers."""
@@ -281,7 +334,7 @@ class Cooldown:
         if not (cooldown := self._seconds()):
             return None
         while (in_flight := self.in_flight.get(key)) is not None:
-            await in_flight.wait()
+            await self._waits.wait(in_flight)
         sent = self._succeeded.get(key)
         if sent is None or not (sent.answered or not wait):
             return None
@@ -322,7 +375,7 @@ class _Sending:
         self._cooldown = cooldown
         self._key = key
         self._answered = answered
-        self._done = asyncio.Event()
+        self._done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
 
     def __enter__(self) -> None:
         """Make identical calls wait for this one."""
@@ -333,7 +386,7 @@ class _Sending:
         if exc_type is None:
             self._cooldown.remember(self._key, answered=self._answered)
         del self._cooldown.in_flight[self._key]
-        self._done.set()
+        self._done.set_result(None)
 
 
 class LineLimiter:
@@ -410,6 +463,9 @@ class Budget:
     succeeded or failed; one held back by the cooldown, refused before sending or
     that never connected does not. The hourly budget is the last 60 minutes; the
     daily budget the local day, since midnight.
+
+    A call being sent is reserved first: the budget counts it, the counts do not
+    until it is known to have been sent (so that they never go down).
     """
 
     def __init__(self, per_hour: Callable[[], int], per_day: Callable[[], int]) -> None:
@@ -419,6 +475,8 @@ class Budget:
         # When each counted call was sent (UTC timestamps), in order: those of the
         # last hour and of today only.
         self._sent: list[float] = []
+        # Calls being sent: counted against the budget, not yet in the counts.
+        self._sending: list[float] = []
         self._day = (0.0, 0.0)  # today's local midnight and the next, UTC timestamps
 
     @property
@@ -432,8 +490,8 @@ class Budget:
         self.counts(dt_util.utcnow())
 
     def dump(self) -> list[float]:
-        """Return the calls counted, to survive a restart."""
-        return list(self._sent)
+        """Return the calls counted, to survive a restart (those being sent too)."""
+        return sorted(self._sent + self._sending)
 
     def counts(self, now: datetime) -> tuple[int, int]:
         """Return the calls counted in the last hour and today."""
@@ -453,29 +511,35 @@ class Budget:
         if not (per_hour or per_day):
             return None
         in_hour, today = self.counts(now)
-        if per_day and today >= per_day:
+        # Calls being sent were reserved now, within the hour and (but for one
+        # crossing midnight) today: close enough to count in both.
+        sending = len(self._sending)
+        if per_day and today + sending >= per_day:
             return UsedUp("day", per_day, dt_util.utc_from_timestamp(self._day[1]))
-        if per_hour and in_hour >= per_hour:
-            # Frees up once the hour's per_hour-th newest call is an hour old.
-            frees_at = self._sent[-per_hour] + _HOUR_S
+        if per_hour and in_hour + sending >= per_hour:
+            # Frees up once the hour's per_hour-th newest call is an hour old,
+            # shown to the second after it, when a call is sure to be allowed.
+            newest = sorted(self._sent[-per_hour:] + self._sending)[-per_hour]
+            frees_at = math.ceil(newest + _HOUR_S)
             return UsedUp("hour", per_hour, dt_util.utc_from_timestamp(frees_at))
         return None
 
-    def count(self, now: datetime) -> float:
-        """Count a call sent now; return its mark, to take it back if it never was.
+    def reserve(self, now: datetime) -> float:
+        """Count a call about to be sent now; return its mark to settle it with.
 
         Raises BudgetUsedUpError, counting nothing, while a budget refuses calls.
         """
         if used_up := self.used_up(now):
             raise BudgetUsedUpError(used_up)
-        sent = now.timestamp()
-        self._sent.append(sent)
-        return sent
+        mark = now.timestamp()
+        self._sending.append(mark)
+        return mark
 
-    def uncount(self, sent: float) -> None:
-        """Take back a call that never reached the provider."""
-        with suppress(ValueError):
-            self._sent.remove(sent)
+    def settle(self, mark: float, *, sent: bool) -> None:
+        """Count a reserved call as sent, or take it back: it never was."""
+        self._sending.remove(mark)
+        if sent:
+            insort(self._sent, mark)
 
     def next_change(self, now: datetime) -> datetime:
         """Return when the counts change without a call: one an hour old, or midnight."""
@@ -517,8 +581,10 @@ class SpectronicsDialer:
         self.entry_data: Mapping[str, Any] = entry.data
         self.device_id = device_id
         self.retry_delays: Sequence[float] = RETRY_DELAYS
+        self.waits = Waits()
         self.cooldown = Cooldown(
-            lambda: float(entry.options.get(CONF_COOLDOWN, DEFAULT_COOLDOWN))
+            lambda: float(entry.options.get(CONF_COOLDOWN, DEFAULT_COOLDOWN)),
+            self.waits,
         )
         self.lines = LineLimiter(
             lambda: int(
@@ -539,6 +605,7 @@ class SpectronicsDialer:
         self._next_change: CALLBACK_TYPE | None = None
         self._next_change_at = dt_util.utcnow()
         self._closed = False
+        self._calls: set[asyncio.Task[CallResult]] = set()
         self._escalations: set[_Stop] = set()
         # The account's "Last call" entity, while it is added.
         self.last_call_entity_id: str | None = None
@@ -562,10 +629,10 @@ class SpectronicsDialer:
         """Tell the counters and repairs; keep the counts; wake at their next change."""
         if fired is not None:
             self._next_change = None  # it fired
-        when = self.budget.next_change(dt_util.utcnow())
         if self._closed:
-            pass  # unloaded: a call cancelled with the account is taken back
-        elif self._next_change is None or when < self._next_change_at:
+            return  # unloaded: the counts were stored as it closed
+        when = self.budget.next_change(dt_util.utcnow())
+        if self._next_change is None or when < self._next_change_at:
             self._async_cancel_next_change()
             self._next_change = async_track_point_in_utc_time(
                 self.hass, self.async_counts_changed, when
@@ -574,11 +641,20 @@ class SpectronicsDialer:
         self._store.async_delay_save(lambda: {"sent": self.budget.dump()}, 1)
         async_dispatcher_send(self.hass, counts_signal(self.entry))
 
-    @callback
-    def _async_close(self) -> None:
-        """Stop following the counts over time: the account unloads."""
+    async def _async_close(self) -> None:
+        """Settle the calls in flight and store the counts: the account unloads.
+
+        A call cancelled here still counts if it may have reached the provider;
+        nothing is stored after this, so that removing the account removes its
+        counts for good.
+        """
         self._closed = True
         self._async_cancel_next_change()
+        if calls := list(self._calls):
+            for task in calls:
+                task.cancel(f"{self.entry.title} unloading")
+            await asyncio.wait(calls)
+        await self._store.async_save({"sent": self.budget.dump()})
 
     @callback
     def _async_cancel_next_change(self) -> None:
@@ -598,7 +674,7 @@ class SpectronicsDialer:
         for stop in running:
             stop.reason = "stop_calls"
             stop.event.set()
-        return len(running), self.lines.stop_waiting()
+        return len(running), self.lines.stop_waiting() + self.waits.stop_waiting()
 
     @callback
     def async_add_listener(self, listener: CallListener) -> CALLBACK_TYPE:
@@ -720,6 +796,8 @@ class SpectronicsDialer:
             self._async_place(request, call, contact, context or Context(), reported),
             f"{DOMAIN} call",
         )
+        self._calls.add(task)
+        task.add_done_callback(self._calls.discard)
         try:
             # A caller that stops waiting does not cancel a call that may be ringing.
             return await asyncio.shield(task)
@@ -758,16 +836,10 @@ class SpectronicsDialer:
         counted: float | None = None  # the budget's mark of the call, once counted
         on_the_wire = False  # whether the request may have reached the provider
 
-        def uncount() -> None:
-            if counted is not None and not on_the_wire:
-                self.budget.uncount(counted)
-                self.async_counts_changed()
-
         try:
             if held_back := await self.cooldown.async_held_back(key, wait=request.wait):
                 return report(success=True, suppressed=True, message=held_back)
-            counted = self.budget.count(dt_util.utcnow())
-            self.async_counts_changed()
+            counted = self.budget.reserve(dt_util.utcnow())
             with self.cooldown.sending(key, answered=request.wait):
                 async with self.lines:
                     delays = iter(self.retry_delays)
@@ -790,7 +862,7 @@ class SpectronicsDialer:
                                 delay,
                                 err,
                             )
-                            await asyncio.sleep(delay)
+                            await self.waits.wait(delay=delay)
         except BudgetUsedUpError as err:
             used_up = err.used_up
             at = f"{dt_util.as_local(used_up.frees_at):%H:%M:%S on %Y-%m-%d}"
@@ -808,7 +880,6 @@ class SpectronicsDialer:
                 time=at,
             ) from None
         except CallsStoppedError:
-            uncount()
             result = report(message=STOPPED_MESSAGE, error=ERROR_STOPPED)
             raise CallFailedError("call_stopped", result) from None
         except SpectronicsAuthError as err:
@@ -821,15 +892,20 @@ class SpectronicsDialer:
         except SpectronicsResponseError as err:
             raise failed("call_failed_invalid_response", err) from err
         except SpectronicsConnectionError as err:
-            uncount()  # a connection that never opened sent nothing
             raise failed("call_failed_connection", err) from err
         except asyncio.CancelledError:
-            uncount()  # cancelled while waiting for a line: never sent
             report(message=CANCELLED_MESSAGE, error=ERROR_CANCELLED)
             raise
         except Exception:
             report(message="unexpected error", error=ERROR_UNKNOWN)
             raise
+        finally:
+            if counted is not None:
+                # Counted once it may have reached the provider, whatever came of
+                # it; taken back if it never did (stopped, cancelled while waiting,
+                # no connection).
+                self.budget.settle(counted, sent=on_the_wire)
+                self.async_counts_changed()
         return report(success=True, message=reply.message)
 
     @callback

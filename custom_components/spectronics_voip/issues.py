@@ -87,7 +87,10 @@ def async_delete_issues(hass: HomeAssistant, entry: SpectronicsConfigEntry) -> N
 def async_watch_budget(
     hass: HomeAssistant, entry: SpectronicsConfigEntry
 ) -> CALLBACK_TYPE:
-    """Keep a repair issue while a call budget refuses calls; return the remover."""
+    """Keep a repair issue while a call budget refuses calls; return the remover.
+
+    Set up again, the account raises the issue anew if its budget is still used up.
+    """
 
     @callback
     def async_check() -> None:
@@ -117,7 +120,16 @@ def async_watch_budget(
                 },
             )
 
-    return async_dispatcher_connect(hass, counts_signal(entry), async_check)
+    disconnect = async_dispatcher_connect(hass, counts_signal(entry), async_check)
+
+    @callback
+    def async_unwatch() -> None:
+        """Stop watching; an unloaded account refuses no call, so has no such issue."""
+        disconnect()
+        for kind in BUDGET_ISSUES.values():
+            ir.async_delete_issue(hass, DOMAIN, issue_id(kind, entry))
+
+    return async_unwatch
 
 
 class FailingCallsMonitor:

@@ -480,7 +480,7 @@ def dashboard(
                             " answering it dials the door. **Mobile** rings the mobile"
                             " first; once it answers, it is connected to your extension."
                             " **Stop calls** ends a ring-until-answered and drops calls"
-                            " still waiting for a line. The calls go to the provider's"
+                            " still waiting to be sent. The calls go to the provider's"
                             " simulator: the terminal running `scripts/develop` shows"
                             " each request, the phones it rang and its reply."
                         ),
@@ -500,7 +500,14 @@ def dashboard(
                         "name": "Stop calls",
                         "tap_action": {"action": "toggle"},
                     },
-                    *({"type": "tile", "entity": entity_id} for entity_id in counters),
+                    *(
+                        {"type": "tile", "entity": entity_id, "name": name}
+                        for name, entity_id in zip(
+                            ("Calls today", "Calls in the last hour"),
+                            counters,
+                            strict=True,
+                        )
+                    ),
                     {
                         "type": "entities",
                         "title": "Last call",
@@ -523,7 +530,7 @@ def dashboard(
                     },
                     {
                         "type": "logbook",
-                        "title": "Calls today",
+                        "title": "Calls in the last 24 hours",
                         # Last call's state and, filed under it, each call's sentence.
                         "target": {"entity_id": last_call},
                         "hours_to_show": 24,

@@ -447,6 +447,15 @@ async def _serve(args: argparse.Namespace) -> None:
         " and its reply (OK:... accepted, ERR:... refused); tokens are never shown",
         flush=True,
     )
+    for answer, how in (
+        ("answer", "answer at once"),
+        ("reject", "reject every call"),
+        ("timeout", "never answer (a call waiting for them times out)"),
+    ):
+        if numbers := getattr(args, answer):
+            print(  # noqa: T201
+                f"[simulator] These phones {how}: {', '.join(numbers)}", flush=True
+            )
     try:
         await asyncio.Event().wait()
     finally:

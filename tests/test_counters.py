@@ -72,7 +72,6 @@ async def test_the_counters(hass: HomeAssistant, simulator: Simulator) -> None:
         "0",
         {
             "friendly_name": "Extension 1234567 Calls today",
-            "unit_of_measurement": "calls",
             "state_class": "total_increasing",
             "budget": 200,
         },
@@ -81,7 +80,6 @@ async def test_the_counters(hass: HomeAssistant, simulator: Simulator) -> None:
         "0",
         {
             "friendly_name": "Extension 1234567 Calls in the last hour",
-            "unit_of_measurement": "calls",
             "state_class": "measurement",
             "budget": 60,
         },

@@ -24,7 +24,12 @@ from custom_components.spectronics_voip.const import (
     DOMAIN,
     EVENT_CALL_RESULT,
 )
-from custom_components.spectronics_voip.dialer import Cooldown, LineLimiter
+from custom_components.spectronics_voip.dialer import (
+    CallsStoppedError,
+    Cooldown,
+    LineLimiter,
+    Waits,
+)
 from homeassistant.config_entries import ConfigEntryState
 from homeassistant.const import ATTR_ENTITY_ID
 from homeassistant.core import HomeAssistant, ServiceResponse
@@ -712,7 +717,7 @@ async def test_limiter_follows_a_raised_limit() -> None:
 
 async def test_the_cooldown_forgets_old_calls() -> None:
     """Many distinct calls do not pile up: those past their cooldown are dropped."""
-    cooldown = Cooldown(lambda: 1.0)
+    cooldown = Cooldown(lambda: 1.0, Waits())
 
     def succeed(destination: str) -> None:
         with cooldown.sending((destination, None, None, None, False), answered=False):
@@ -735,7 +740,7 @@ async def test_the_cooldown_forgets_old_calls() -> None:
 
 async def test_the_cooldown_holds_back_only_an_identical_call() -> None:
     """Another number, source, extension, caller name or order is another call."""
-    cooldown = Cooldown(lambda: 30.0)
+    cooldown = Cooldown(lambda: 30.0, Waits())
     key = ("2001", "07700900123", "1234567", "Home", False)
     with cooldown.sending(key, answered=False):
         pass
@@ -758,7 +763,7 @@ async def test_the_cooldown_holds_back_only_an_identical_call() -> None:
 
 async def test_a_call_that_fails_starts_no_cooldown() -> None:
     """The cooldown remembers a call only once it succeeded."""
-    cooldown = Cooldown(lambda: 30.0)
+    cooldown = Cooldown(lambda: 30.0, Waits())
     key = ("2001", None, None, None, False)
 
     with pytest.raises(RuntimeError), cooldown.sending(key, answered=True):
@@ -766,3 +771,29 @@ async def test_a_call_that_fails_starts_no_cooldown() -> None:
 
     assert len(cooldown) == 0
     assert await cooldown.async_held_back(key, wait=True) is None
+
+
+async def test_waiting_calls_wake_or_are_stopped() -> None:
+    """A call waits for an identical one or for a delay; Stop calls drops it at once."""
+    waits = Waits()
+    done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+    behind = asyncio.create_task(waits.wait(done))
+    later = asyncio.create_task(waits.wait(delay=0.01))
+    await asyncio.sleep(0)
+    assert len(waits) == 2
+
+    done.set_result(None)
+    await behind
+    await later
+    assert len(waits) == 0
+
+    # Stopped, then its identical call ends before it resumes: it stays stopped.
+    done = asyncio.get_running_loop().create_future()
+    stopped = asyncio.create_task(waits.wait(done, delay=60))
+    await asyncio.sleep(0)
+    assert waits.stop_waiting() == 1
+    done.set_result(None)
+    with pytest.raises(CallsStoppedError):
+        await stopped
+    await asyncio.sleep(0)  # the identical call's wake-up finds it stopped
+    assert (len(waits), waits.stop_waiting()) == (0, 0)

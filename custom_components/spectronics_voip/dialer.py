@@ -284,6 +284,7 @@ class Waits:
 
         def wake(_: object = None) -> None:
             if not waiter.done():
+                self._waiting.discard(waiter)
                 waiter.set_result(None)
 
         if done is not None:
@@ -302,11 +303,9 @@ class Waits:
     @callback
     def stop_waiting(self) -> int:
         """Drop every waiting call (it raises CallsStoppedError); count them."""
-        dropped = 0
+        dropped = len(self._waiting)
         for waiter in self._waiting:
-            if not waiter.done():
-                waiter.set_exception(CallsStoppedError())
-                dropped += 1
+            waiter.set_exception(CallsStoppedError())
         self._waiting.clear()
         return dropped
 
@@ -456,6 +455,24 @@ class UsedUp:
     frees_at: datetime
 
 
+@dataclass(slots=True)
+class Reservation:
+    """A call counted against the budget while it is sent; settled as it ends."""
+
+    budget: Budget
+    mark: float  # when it was sent, a UTC timestamp
+    # Whether its request may have reached the provider: then it counts.
+    sent: bool = False
+
+    def __enter__(self) -> Self:
+        """Send the call."""
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        """Count the call if it may have been sent; else take it back."""
+        self.budget.settle(self)
+
+
 class Budget:
     """Counts the calls that reached the provider; refuses one past a budget.
 
@@ -468,10 +485,16 @@ class Budget:
     until it is known to have been sent (so that they never go down).
     """
 
-    def __init__(self, per_hour: Callable[[], int], per_day: Callable[[], int]) -> None:
-        """Start with no call counted."""
+    def __init__(
+        self,
+        per_hour: Callable[[], int],
+        per_day: Callable[[], int],
+        on_change: Callable[[], None],
+    ) -> None:
+        """Start with no call counted; call `on_change` whenever the counts change."""
         self._per_hour = per_hour
         self._per_day = per_day
+        self._on_change = on_change
         # When each counted call was sent (UTC timestamps), in order: those of the
         # last hour and of today only.
         self._sent: list[float] = []
@@ -524,8 +547,8 @@ class Budget:
             return UsedUp("hour", per_hour, dt_util.utc_from_timestamp(frees_at))
         return None
 
-    def reserve(self, now: datetime) -> float:
-        """Count a call about to be sent now; return its mark to settle it with.
+    def reserve(self, now: datetime) -> Reservation:
+        """Count a call about to be sent now, until its reservation is settled.
 
         Raises BudgetUsedUpError, counting nothing, while a budget refuses calls.
         """
@@ -533,13 +556,14 @@ class Budget:
             raise BudgetUsedUpError(used_up)
         mark = now.timestamp()
         self._sending.append(mark)
-        return mark
+        return Reservation(self, mark)
 
-    def settle(self, mark: float, *, sent: bool) -> None:
+    def settle(self, reservation: Reservation) -> None:
         """Count a reserved call as sent, or take it back: it never was."""
-        self._sending.remove(mark)
-        if sent:
-            insort(self._sent, mark)
+        self._sending.remove(reservation.mark)
+        if reservation.sent:
+            insort(self._sent, reservation.mark)
+        self._on_change()
 
     def next_change(self, now: datetime) -> datetime:
         """Return when the counts change without a call: one an hour old, or midnight."""
@@ -600,6 +624,7 @@ class SpectronicsDialer:
             lambda: int(
                 entry.options.get(CONF_MAX_CALLS_PER_DAY, DEFAULT_MAX_CALLS_PER_DAY)
             ),
+            self.async_counts_changed,
         )
         self._store = call_counts_store(hass, entry)
         self._next_change: CALLBACK_TYPE | None = None
@@ -833,19 +858,18 @@ class SpectronicsDialer:
             request.cidname,
             request.reverse,
         )
-        counted: float | None = None  # the budget's mark of the call, once counted
-        on_the_wire = False  # whether the request may have reached the provider
-
         try:
             if held_back := await self.cooldown.async_held_back(key, wait=request.wait):
                 return report(success=True, suppressed=True, message=held_back)
-            counted = self.budget.reserve(dt_util.utcnow())
-            with self.cooldown.sending(key, answered=request.wait):
+            with (
+                self.budget.reserve(dt_util.utcnow()) as reservation,
+                self.cooldown.sending(key, answered=request.wait),
+            ):
                 async with self.lines:
                     delays = iter(self.retry_delays)
                     while True:
                         try:
-                            on_the_wire = True
+                            reservation.sent = True
                             reply = await self.client.place_call(
                                 request,
                                 wait_timeout=self.entry.options.get(CONF_WAIT_TIMEOUT),
@@ -853,7 +877,7 @@ class SpectronicsDialer:
                             break
                         except SpectronicsConnectError as err:
                             # Nothing was sent: trying again cannot ring twice.
-                            on_the_wire = False
+                            reservation.sent = False
                             if (delay := next(delays, None)) is None:
                                 raise
                             LOGGER.debug(
@@ -899,13 +923,6 @@ class SpectronicsDialer:
         except Exception:
             report(message="unexpected error", error=ERROR_UNKNOWN)
             raise
-        finally:
-            if counted is not None:
-                # Counted once it may have reached the provider, whatever came of
-                # it; taken back if it never did (stopped, cancelled while waiting,
-                # no connection).
-                self.budget.settle(counted, sent=on_the_wire)
-                self.async_counts_changed()
         return report(success=True, message=reply.message)
 
     @callback

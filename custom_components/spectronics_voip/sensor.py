@@ -31,11 +31,11 @@ class CallCounterDescription(SensorEntityDescription):
     budget: Callable[[tuple[int, int]], int]  # from (per hour, per day)
 
 
+# No unit: a count of calls has none in Home Assistant, and "1 calls" reads badly.
 COUNTERS = (
     CallCounterDescription(
         key="calls_today",
         translation_key="calls_today",
-        native_unit_of_measurement="calls",
         # Counts up from local midnight, when it starts again from 0.
         state_class=SensorStateClass.TOTAL_INCREASING,
         value=lambda counts: counts[1],
@@ -44,7 +44,6 @@ COUNTERS = (
     CallCounterDescription(
         key="calls_last_hour",
         translation_key="calls_last_hour",
-        native_unit_of_measurement="calls",
         state_class=SensorStateClass.MEASUREMENT,
         value=lambda counts: counts[0],
         budget=lambda limits: limits[0],

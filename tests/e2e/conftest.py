@@ -2,8 +2,8 @@
 
 The instance is started exactly as a user starts it, `scripts/develop`, with a fresh
 state folder, free ports and a short ring time; its whole output is kept, and the
-simulator's lines in it (one per request, with the reply) are what the simulator
-received. Run these with scripts/e2e, not with scripts/test: they need Debian's
+simulator's lines in it (one per request, with the reply and the phones it rang in
+order) are what the simulator received and did. Run these with scripts/e2e, not with scripts/test: they need Debian's
 chromium and Playwright (requirements_e2e.txt), and they leave the Home Assistant
 test plugin out.
 """
@@ -41,6 +41,8 @@ _SIMULATOR = re.compile(
     r"^\[simulator\] \d\d:\d\d:\d\d (?P<method>[A-Z]+) (?P<fields>.*?) => "
     r"(?P<reply>(?:OK|ERR):.*?)(?: \((?P<note>[^()]*)\))?$"
 )
+# The simulator's note on a call it placed: its two legs, in the order it rang them.
+_RANG = re.compile(r"rang (?P<first>\S+) first, then (?P<then>\S+)")
 
 
 @dataclass(frozen=True)
@@ -50,11 +52,19 @@ class SimulatorLine:
     method: str
     fields: dict[str, str]
     reply: str
+    note: str = ""  # what the simulator says it did: "rang 1234567 first, then 2001"
 
     @property
     def ok(self) -> bool:
         """Return whether the simulator accepted the request."""
         return self.reply.startswith("OK:")
+
+    @property
+    def rang(self) -> tuple[str, str] | None:
+        """Return the phone rung first and the one dialled once it answered, if any."""
+        if match := _RANG.fullmatch(self.note):
+            return match["first"], match["then"]
+        return None
 
 
 @dataclass
@@ -86,7 +96,12 @@ class Instance:
             if match := _SIMULATOR.match(line):
                 pairs = (part.split("=", 1) for part in shlex.split(match["fields"]))
                 found.append(
-                    SimulatorLine(match["method"], dict(pairs), match["reply"])
+                    SimulatorLine(
+                        match["method"],
+                        dict(pairs),
+                        match["reply"],
+                        match["note"] or "",
+                    )
                 )
         return found
 
@@ -228,7 +243,9 @@ def screenshot(page: Page, name: str, *, docs: str | None = None) -> None:
     """Keep a screenshot of the step; with E2E_DOCS=1 also the README's copy."""
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     path = ARTIFACTS / f"{name}.png"
-    page.screenshot(path=path)
+    # Transitions finished: a radio just chosen shows as chosen, a label just floated
+    # above its text field no longer overlaps the value typed.
+    page.screenshot(path=path, animations="disabled")
     if docs and os.environ.get("E2E_DOCS"):
         DOCS.mkdir(exist_ok=True)
         (DOCS / docs).write_bytes(path.read_bytes())

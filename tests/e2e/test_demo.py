@@ -1,10 +1,12 @@
 """A user's first session with the demo, in a real browser, step after step.
 
 The steps share one Home Assistant and one tab, in order, as a user's session does:
-log in, add a second account (a wrong token first), add a contact to it, press a
-contact on the demo's dashboard, ring until answered from the action tool. Each step
-checks what the simulator received and what the page shows, and keeps a screenshot
-in tests/e2e/artifacts/<release>/.
+log in, add a second account (a wrong token first), add a contact whose own number
+rings first to it, press a quick-dial contact on the demo's dashboard, ring until
+answered from the action tool (a quick-dial contact is refused, one whose own phone
+rings first answers). Each step checks what the simulator received (the request, and
+the phones it rang in order) and what the page shows, and keeps a screenshot in
+tests/e2e/artifacts/<release>/.
 
 scripts/e2e runs the same steps on the newest Home Assistant (2026.11) and on the
 oldest supported, 2025.4. Where their frontends differ (the README's directions name
@@ -19,15 +21,23 @@ import signal
 import socket
 import time
 
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Locator, Page, expect
 import pytest
+import yaml
 
 from .conftest import TOKENS, WRONG_TOKEN, Instance, screenshot
 
 pytestmark = pytest.mark.e2e
 
 DOMAIN = "spectronics_voip"
-OTHER_EXTENSION = "7654321"  # the demo's own account is 1234567
+EXTENSION = "1234567"  # the demo's own account
+OTHER_EXTENSION = "7654321"  # the account the tests add
+# The demo's contacts (scripts/demo.py): Front door is quick dial (your extension rings
+# first, then 2001); Mobile's own number rings first, then your extension, with wait.
+MOBILE = "07700900123"
+# The contact the tests add to the second account: their number rings first, and once
+# they answer they are connected to 2002.
+PARTNER, PARTNER_NUMBER, PARTNER_CONNECT_TO = "Partner", "07700 900456", "2002"
 
 
 def oldest(instance: Instance) -> bool:
@@ -52,13 +62,22 @@ def test_start_up_output_is_calm(instance: Instance) -> None:
     ready = [line for line in instance.lines if line.startswith("==> Ready")]
     assert len(ready) == 1
     assert f"{instance.url}/phone-calls/demo" in ready[0]
-    assert instance.demo["username"] in output
-    assert instance.demo["password"] in output
+    assert f"(Home Assistant {instance.version})" in ready[0]
+    # The lines after it: the login, and which phone each demo contact rings first.
+    after = "\n".join(instance.lines[instance.lines.index(ready[0]) :][:6])
+    assert f"Log in as:  {instance.demo['username']} " in after
+    assert f"password: {instance.demo['password']} " in after
+    assert '"Front door" (your extension rings first)' in after
+    assert '"Mobile" (the mobile rings' in after
     # The demo's account was checked once by its config flow and once at set-up,
-    # without a destination: nothing rang.
-    checks = [r for r in instance.requests() if "destination" not in r.fields]
-    assert [(r.fields["extension"], r.reply) for r in checks] == [
-        ("1234567", "ERR:No destination specified")
+    # without a destination, and the simulator says that nothing rang; nothing else
+    # reached it.
+    assert [(r.fields, r.reply, r.note) for r in instance.requests()] == [
+        (
+            {"extension": EXTENSION},
+            "ERR:No destination specified",
+            "a credentials check: accepted, nothing rang",
+        )
     ] * 2
 
 
@@ -72,6 +91,10 @@ def test_log_in(page: Page, instance: Instance) -> None:
     expect(page).to_have_url(re.compile(r"/phone-calls/demo$"))
     expect(page.locator("hui-tile-card", has_text="Front door")).to_be_visible()
     expect(page.locator("hui-tile-card", has_text="Mobile")).to_be_visible()
+    # The demo's card that says which phone each contact rings first.
+    expect(page.locator("hui-markdown-card")).to_contain_text(
+        "Front door is quick dial: pressing it rings your own extension first"
+    )
     sidebar = page.locator("ha-sidebar")
     if oldest(instance):
         # Home Assistant 2025.4: the logbook is "Logbook", and "Developer tools" has its
@@ -107,6 +130,7 @@ def test_add_integration_wrong_token_then_right(page: Page, instance: Instance) 
     [check] = instance.new_requests(1)
     assert check.fields == {"extension": OTHER_EXTENSION}
     assert check.reply == "ERR:Invalid authentication"
+    assert check.note == "a credentials check: refused"
 
     token.fill(TOKENS[1])  # the simulator's token for extension 7654321 only
     expect(token).to_have_attribute("type", "password")  # dots, never the token
@@ -130,15 +154,33 @@ def test_add_integration_wrong_token_then_right(page: Page, instance: Instance) 
     screenshot(page, "04-config-flow-created")
     checks = instance.new_requests(2)
     # The flow's check, then the entry's own at set-up: neither has a destination.
-    assert [(c.fields, c.reply) for c in checks] == [
-        ({"extension": OTHER_EXTENSION}, "ERR:No destination specified")
+    assert [(c.fields, c.reply, c.note) for c in checks] == [
+        (
+            {"extension": OTHER_EXTENSION},
+            "ERR:No destination specified",
+            "a credentials check: accepted, nothing rang",
+        )
     ] * 2
     dialog.get_by_role("button", name=finish).click()
     expect(dialog).to_be_hidden()
 
+    # Both accounts' API URLs are http://, but on loopback (the simulator): no repair
+    # warns that the token is sent unencrypted. Same page and words on both releases.
+    page.goto("/config/repairs")
+    expect(page.get_by_text("There are currently no repairs pending")).to_be_visible()
+    # The page shows that text until the issues arrive too: give them time to come.
+    page.wait_for_timeout(2000)
+    expect(page.get_by_text("is sent unencrypted")).to_have_count(0)
+    expect(page.get_by_text("There are currently no repairs pending")).to_be_visible()
+
 
 def test_add_contact_to_the_new_account(page: Page, instance: Instance) -> None:
-    """Add contact on the new entry gives a device with its Call and notify entities."""
+    """Add contact, their number first: a device with a Call and a notify entity.
+
+    The form's two steps: the name and which phone rings first, then that kind's fields.
+    Pressing the contact's Call button rings their number first (sent as the source),
+    then what they are connected to.
+    """
     page.goto(f"/config/integrations/integration/{DOMAIN}")
     # 2025.4: one list of rows, each entry followed by its contacts; 2026.x: a card per
     # entry, with a row per contact in it. Add contact is in the entry's menu on both
@@ -146,79 +188,141 @@ def test_add_contact_to_the_new_account(page: Page, instance: Instance) -> None:
     row = "ha-md-list-item" if oldest(instance) else "ha-config-entry-row"
     entry = page.locator(row, has_text=f"Extension {OTHER_EXTENSION}")
     expect(entry).to_be_visible()
+    entry.scroll_into_view_if_needed()
     screenshot(page, "05-entry-page-before")
     entry.get_by_role("button", name="Menu").first.click()
     page.get_by_role("menuitem", name="Add contact").click()
     dialog = page.locator("dialog-data-entry-flow")
+    # Step 1: the name, and which phone rings first (a radio list, quick dial first
+    # and chosen), the same on both releases.
     expect(dialog.get_by_text("Add a contact")).to_be_visible()
-    dialog.get_by_role("textbox", name="Name*", exact=True).fill("Reception")
-    dialog.get_by_role("textbox", name="Number*", exact=True).fill("2002")
-    screenshot(page, "06-contact-form")
+    kinds = dialog.get_by_role("radio")
+    expect(kinds).to_have_count(3)
+    expect(kinds.nth(0)).to_have_accessible_name(
+        re.compile(r"^Your extension \(quick dial: ")
+    )
+    expect(kinds.nth(0)).to_be_checked()
+    expect(kinds.nth(1)).to_have_accessible_name(re.compile(r"^Their number \("))
+    expect(kinds.nth(2)).to_have_accessible_name(
+        re.compile(r"^Their extension of this account \(")
+    )
+    dialog.get_by_role("textbox", name="Name*", exact=True).fill(PARTNER)
+    their_number = dialog.get_by_role("radio", name=re.compile(r"^Their number "))
+    their_number.check()
+    expect(their_number).to_be_checked()
+    screenshot(page, "06-contact-form-kind")
     dialog.get_by_role("button", name="Submit").click()
-    expect(dialog.get_by_text("Created configuration for Reception.")).to_be_visible()
+    # Step 2: that kind's fields, and only those (no "Ring this extension").
+    expect(dialog.get_by_text(f"{PARTNER}: their number rings first")).to_be_visible()
+    expect(dialog.get_by_role("textbox", name="Ring this extension")).to_have_count(0)
+    dialog.get_by_role("textbox", name="Number*", exact=True).fill(PARTNER_NUMBER)
+    dialog.get_by_role("textbox", name="Connect to", exact=True).fill(
+        PARTNER_CONNECT_TO
+    )
+    expect(
+        dialog.get_by_role("switch", name=re.compile(r"^Wait for them to answer"))
+    ).to_be_visible()
+    screenshot(page, "07-contact-form-fields")
+    dialog.get_by_role("button", name="Submit").click()
+    expect(dialog.get_by_text(f"Created configuration for {PARTNER}.")).to_be_visible()
     dialog.get_by_role("button", name="Finish").click()
     expect(dialog).to_be_hidden()
     assert instance.new_requests(0) == []  # nothing rings while a contact is added
 
     if oldest(instance):
-        # 2025.4: the contact's row under its entry links its device ("1 service"); its
-        # Configure button changes the contact.
-        contact = page.locator("ha-md-list-item", has_text="Reception")
+        # 2025.4: the contact's row under its entry links its device ("1 service") and
+        # its entities; its Configure button changes the contact.
+        contact = page.locator("ha-md-list-item", has_text=PARTNER)
         expect(contact).to_contain_text("Contact - 1 service and 2 entities")
         change = contact.get_by_role("button", name="Configure")
         device = contact.get_by_role("link", name="1 service")
     else:
-        # 2026.x: the contact's row holds its device's row; the gear, labelled Change
-        # contact, changes the contact.
-        contact = page.locator("ha-config-sub-entry-row", has_text="Reception")
-        expect(contact).to_contain_text("Quick-dial contact")
+        # 2026.x: the contact's row holds its device's row, which shows the device's
+        # model (which phone rings first) and its 2 entities; the gear, labelled
+        # Change contact, changes the contact.
+        contact = page.locator("ha-config-sub-entry-row", has_text=PARTNER)
+        expect(contact).to_contain_text("Their number rings first")
+        expect(contact).to_contain_text("2 entities")
         change = contact.get_by_role("button", name="Change contact")
         device = contact.get_by_role(
-            "button", name=re.compile(r"^Reception Quick-dial contact")
+            "button", name=re.compile(rf"^{PARTNER} Their number rings first")
         )
     expect(change).to_be_visible()
     entry.scroll_into_view_if_needed()
-    screenshot(page, "07-entry-page-with-contact", docs="entry-page.png")
+    screenshot(page, "08-entry-page-with-contact", docs="entry-page.png")
     device.click()
+    # The device page, the same on both releases: its model says which phone rings
+    # first; the Call button under Controls, the notify entity under Notifiers.
     expect(page).to_have_url(re.compile(r"/config/devices/device/"))
-    expect(page.get_by_text("Call", exact=True).first).to_be_visible()
-    expect(page.get_by_role("button", name="Press")).to_be_visible()
-    screenshot(page, "08-contact-device")
+    expect(page.get_by_text("Their number rings first").first).to_be_visible()
+    controls = page.locator("ha-card", has=page.get_by_role("heading", name="Controls"))
+    expect(controls.get_by_text("Call", exact=True)).to_be_visible()
+    expect(controls.get_by_role("button", name="Press")).to_be_visible()
+    notifiers = page.locator(
+        "ha-card", has=page.get_by_role("heading", name="Notifiers")
+    )
+    expect(notifiers.get_by_text(PARTNER, exact=True)).to_be_visible()
+    screenshot(page, "09-contact-device")
 
-    page.get_by_role("button", name="Press").click()
+    controls.get_by_role("button", name="Press").click()
     [call] = instance.new_requests(1)
-    assert call.fields["destination"] == "2002"
-    assert call.fields["extension"] == OTHER_EXTENSION
+    # Their number rings first, as the source; once they answer, Connect to is dialled.
+    # The single-extension token places it from 7654321.
+    assert call.fields == {
+        "extension": OTHER_EXTENSION,
+        "destination": PARTNER_CONNECT_TO,
+        "source": PARTNER_NUMBER.replace(" ", ""),
+        "reverse": "0",
+        "wait": "0",
+    }
     assert call.reply == "OK:Call request sent"
+    assert call.rang == (PARTNER_NUMBER.replace(" ", ""), PARTNER_CONNECT_TO)
 
 
 def test_dashboard_button_rings_and_shows_the_call(
     page: Page, instance: Instance
 ) -> None:
-    """Pressing Front door on the dashboard rings 2001; Last call and the logbook say so."""
+    """Front door (quick dial) rings 1234567, then 2001; the cards say so.
+
+    Last call, the logbook card and the two counters show the call; the Stop calls
+    tile is there.
+    """
     page.goto(instance.demo["dashboard"])
-    page.locator("hui-tile-card", has_text="Front door").get_by_role(
+    tiles = page.locator("hui-tile-card")
+    expect(tiles.filter(has_text="Stop calls")).to_be_visible()
+    today = tiles.filter(has_text="Calls today")
+    last_hour = tiles.filter(has_text="Calls in the last hour")
+    # The counters of the demo's account (the call of the previous step was the other
+    # account's).
+    # The counters have no unit: the tile shows its name and the count.
+    expect(today).to_have_text(re.compile(r"^\s*Calls today\s*0\s*$"))
+    expect(last_hour).to_have_text(re.compile(r"^\s*Calls in the last hour\s*0\s*$"))
+    tiles.filter(has_text="Front door").get_by_role(
         "button", name=re.compile(r"^Front door ")
     ).click()
     [call] = instance.new_requests(1)
     assert call.fields == {
-        "extension": "1234567",
+        "extension": EXTENSION,
         "destination": "2001",
+        "cidname": "FRONT DOOR",
         "reverse": "0",
         "wait": "0",
     }
     assert call.reply == "OK:Call request sent"
+    assert call.rang == (EXTENSION, "2001")  # quick dial: your extension first
     last_call = page.locator("hui-entities-card", has_text="Last call")
     expect(last_call.get_by_text("Requested")).to_be_visible()
     expect(last_call.locator("hui-attribute-row", has_text="Contact")).to_contain_text(
         "Front door"
     )
-    expect(last_call.locator("hui-attribute-row", has_text="Number")).to_contain_text(
-        "2001"
-    )
+    expect(
+        last_call.locator("hui-attribute-row", has_text="Rang first")
+    ).to_contain_text(EXTENSION)
     expect(last_call.locator("hui-attribute-row", has_text="Reply")).to_contain_text(
         "Call request sent"
     )
+    expect(today).to_have_text(re.compile(r"^\s*Calls today\s*1\s*$"))
+    expect(last_hour).to_have_text(re.compile(r"^\s*Calls in the last hour\s*1\s*$"))
     logbook = page.locator("hui-logbook-card")
     if oldest(instance):
         # 2025.4 words Last call's new state as "detected an event".
@@ -227,14 +331,39 @@ def test_dashboard_button_rings_and_shows_the_call(
         # 2026.x names the event type.
         expect(logbook.get_by_text("Requested", exact=True)).to_be_visible()
     # The integration's own sentence, filed under Last call.
-    expect(logbook.get_by_text("Call to Front door (2001) requested")).to_be_visible()
-    screenshot(page, "09-dashboard-after-press", docs="dashboard.png")
+    expect(
+        logbook.get_by_text(
+            f"Call from extension {EXTENSION} to Front door (2001): requested"
+        )
+    ).to_be_visible()
+    screenshot(page, "10-dashboard-after-press", docs="dashboard.png")
+
+
+def pick_contact(page: Page, instance: Instance, name: str) -> None:
+    """Choose the contact NAME in the action's empty Contacts field."""
+    contacts = page.locator("ha-settings-row", has_text="The contacts to ring")
+    if oldest(instance):
+        # 2025.4: each entity is typed into a combo box, whose list drops down under it.
+        contacts.get_by_role("combobox").first.fill(name)
+        page.get_by_role("option", name=name).first.click()
+        expect(contacts.get_by_role("combobox").first).to_have_value(f"{name} Call")
+        return
+    # 2026.x: a picker dialog with a search field.
+    contacts.locator("ha-combo-box-item", has_text="Select an entity").click()
+    picker = page.get_by_role("dialog", name="Select option")
+    picker.get_by_placeholder("Search").fill(name)
+    picker.locator("ha-combo-box-item", has_text=name).first.click()
+    expect(picker).to_be_hidden()
+    expect(contacts.get_by_role("button", name=f"Call {name}")).to_be_visible()
 
 
 def test_call_until_answered_from_the_action_tool(
     page: Page, instance: Instance
 ) -> None:
-    """In UI mode, two contacts: the first answers, so the second is never rung."""
+    """In UI mode: a quick-dial contact is refused; Mobile's own phone answers."""
+    # A taller window, so that the screenshots show the contact chosen with the error
+    # or the response under the form.
+    page.set_viewport_size({"width": 1280, "height": 1400})
     page.goto(instance.demo["dashboard"])
     sidebar = page.locator("ha-sidebar")
     if oldest(instance):
@@ -245,47 +374,78 @@ def test_call_until_answered_from_the_action_tool(
         sidebar.get_by_text("Settings", exact=True).click()
         page.get_by_text("Tools", exact=True).click()
     page.get_by_role("tab", name="Actions").click()
-    expect(page.get_by_role("button", name="Perform action")).to_be_visible()
+    perform = page.get_by_role("button", name="Perform action")
+    expect(perform).to_be_visible()
     if oldest(instance):
-        # 2025.4: the action and each entity are typed into a combo box, whose list
-        # drops down under it.
+        # 2025.4: the action is typed into a combo box, whose list drops down under it.
         page.locator("ha-service-picker").get_by_role("combobox").fill(
             "Call until answered"
         )
         page.get_by_text(f"{DOMAIN}.call_until_answered").click()
     else:
-        # 2026.x: a picker dialog with a search field, for the action and each entity.
+        # 2026.x: a picker dialog with a search field.
         page.locator("ha-service-picker").click()
         picker = page.get_by_role("dialog", name="Select option")
         picker.get_by_placeholder("Search").fill("Call until answered")
         picker.get_by_text(f"{DOMAIN}.call_until_answered").click()
         expect(picker).to_be_hidden()
+
+    # The action's fields, by their names: source and reverse are gone, connect_to is
+    # new.
+    def field(name: str) -> Locator:
+        return page.locator("ha-settings-row", has=page.get_by_text(name, exact=True))
+
+    expect(field("Connect to")).to_have_count(1)
+    for gone in ("Source", "Reverse"):
+        expect(field(gone)).to_have_count(0)
     contacts = page.locator("ha-settings-row", has_text="The contacts to ring")
     contacts.locator("ha-checkbox").click()
     expect(contacts.get_by_role("checkbox")).to_be_checked()
-    for index, name in enumerate(("Front door", "Mobile")):
-        if oldest(instance):
-            contacts.get_by_role("combobox").nth(index).fill(name)
-            page.get_by_role("option", name=name).first.click()
-            continue
-        if index == 0:
-            contacts.locator("ha-combo-box-item", has_text="Select an entity").click()
-        else:
-            contacts.get_by_role("button", name="Add entity").click()
-        picker = page.get_by_role("dialog", name="Select option")
-        picker.get_by_placeholder("Search").fill(name)
-        picker.locator("ha-combo-box-item", has_text=name).first.click()
-        expect(picker).to_be_hidden()
-    screenshot(page, "10-action-form")
-    page.get_by_role("button", name="Perform action").click()
+
+    # Front door alone: quick dial, so its answer would be your extension's. Refused,
+    # naming it, before anything is sent.
+    pick_contact(page, instance, "Front door")
+    perform.click()
+    refusal = page.get_by_text(
+        "Front door is a quick-dial contact: its call rings your extension first,"
+        " so the answer would be your extension's, not Front door's."
+    )
+    expect(refusal).to_be_visible()
+    refusal.scroll_into_view_if_needed()
+    screenshot(page, "11-action-refused")
+    assert instance.new_requests(0, settle=2.0) == []
+
+    # Mobile instead: its own number rings first, answers, and is connected to the
+    # account's extension.
+    contacts.get_by_role("button", name="Clear").first.click()
+    pick_contact(page, instance, "Mobile")
+    screenshot(page, "12-action-form")
+    perform.click()
     [call] = instance.new_requests(1, settle=2.0)
-    assert call.fields["destination"] == "2001"
-    assert call.fields["wait"] == "1"
+    assert call.fields == {
+        "extension": EXTENSION,
+        "destination": EXTENSION,
+        "source": MOBILE,
+        "reverse": "0",
+        "wait": "1",
+    }
     assert call.reply == "OK:Call answered"
-    response = page.get_by_text("answered_by: Front door")
-    expect(response).to_be_visible()
+    assert call.rang == (MOBILE, EXTENSION)  # Mobile's own phone first
+    # The response data, as the page shows it (YAML in a code editor).
+    response = page.locator("ha-code-editor", has_text="answered_by:")
+    expect(response).to_contain_text("answered_by: Mobile")
+    expect(refusal).to_be_hidden()
+    data = yaml.safe_load(response.locator(".cm-content").inner_text())
+    assert data["success"] is True
+    assert data["answered_by"] == "Mobile"
+    assert data["stopped_by"] is None
+    [attempt] = data["attempts"]
+    assert attempt["contact"] == "Mobile"
+    assert attempt["ring_first"] == "contact_number"
+    assert attempt["rings_first"] == MOBILE
+    assert attempt["message"] == "Call answered"
     response.scroll_into_view_if_needed()
-    screenshot(page, "11-action-response")
+    screenshot(page, "13-action-response")
 
 
 def test_ctrl_c_stops_everything(instance: Instance) -> None:
@@ -300,6 +460,19 @@ def test_ctrl_c_stops_everything(instance: Instance) -> None:
     assert "Traceback" not in output
     for secret in (*TOKENS, WRONG_TOKEN):
         assert secret not in output
+    # The whole session: no warning, and no error but the action tool's refusal of
+    # Front door, which Home Assistant (both releases) logs at ERROR, twice. Left out:
+    # what the browser reports of the frontend's own errors (logger frontend.js.*);
+    # 2025.4's Add integration dialog now and then throws one while its search is
+    # typed into ("Cannot read properties of undefined (reading 'domain')").
+    assert not [line for line in instance.lines if " WARNING " in line]
+    errors = [
+        line
+        for line in instance.lines
+        if re.search(r" (ERROR|CRITICAL) ", line) and "[frontend.js." not in line
+    ]
+    assert len(errors) == 2, errors
+    assert all("Front door is a quick-dial contact" in line for line in errors)
     for url in (instance.url, instance.simulator_url):
         port = int(url.split(":")[2].split("/")[0])
         with socket.socket() as sock:

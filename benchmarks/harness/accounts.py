@@ -17,6 +17,7 @@ from benchmarks.harness.config import (
     ESCALATION_SCRIPT,
     FORM_BODY,
     FORM_CONTENT_TYPE,
+    QUEUE_OPTIONS,
     QUEUE_UNIQUE_ID,
     RAILS_OPTIONS,
     RAILS_UNIQUE_ID,
@@ -147,6 +148,7 @@ async def set_up(
         url,
         unique_id=QUEUE_UNIQUE_ID,
         title=f"Extension {EXTENSION} (queue, default rails)",
+        options=QUEUE_OPTIONS,
     )
     for other in (rails, queue):
         other.add_to_hass(hass)

@@ -50,7 +50,7 @@ _LABELS = {
     CallPath.REST_REPLY: "2b. rest_command, return_response (reads the reply)",
     CallPath.PLACE: "3. spectronics_voip.place_call",
     CallPath.PLACE_RAILS: (
-        "3b. place_call, default rails (30 s cooldown, a new number each)"
+        "3b. place_call, default rails (30 s cooldown, a new number each, budget on)"
     ),
     CallPath.BUTTON: "4. button.press, a contact's Call button",
     CallPath.PLACE_CID: f'5. place_call, cidname "{MESSAGE}"',

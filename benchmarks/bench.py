@@ -37,8 +37,11 @@ same urlencoded form (checked at the simulator before measuring):
 It also times the set-up of an account with 50 contacts (entry and platforms, until
 its 104 entities are in the state machine) beside one with none; an escalation of three
 numbers whose first two reject at once, `call_until_answered` against the same story as
-a script of `rest_command` in a `repeat`/`until` loop; and 1,000 waiting calls queued
-behind the default limit of 4 simultaneous calls (memory per queued call, loop lag).
+a script of `rest_command` in a `repeat`/`until` loop; 1,000 waiting calls queued
+behind the default limit of 4 simultaneous calls (memory per queued call, loop lag);
+place_call with the call budget on against off; and floods of 500 calls against a
+budget of 50 an hour (50 sent, the rest refused; loop lag; the memory refused calls
+hold).
 
 The parts: harness/ (Home Assistant, the simulator process, the accounts, the paths,
 timing helpers), measures/ (the registry: each measure returns typed figures that

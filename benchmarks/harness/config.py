@@ -61,6 +61,19 @@ RAILS_UNIQUE_ID = "rails"
 QUEUE_OPTIONS = BUDGET_ON
 QUEUE_UNIQUE_ID = "queue"
 QUEUE_LIMIT = 4  # the default simultaneous-call limit
+# Two accounts like the benchmark's, identical but for the budget, and used by one
+# measure only (so each has counted as many calls as the other): one with a budget
+# that checks every call and refuses none, one with the budget off. What the budget
+# costs.
+BUDGET_ON_OPTIONS = BENCH_OPTIONS | BUDGET_ON
+BUDGET_ON_UNIQUE_ID = "budget_on"
+BUDGET_OFF_UNIQUE_ID = "budget_off"
+# A runaway script's account: the default rails (30 s cooldown, limit 4) with a
+# budget of FLOOD_BUDGET calls an hour, which a flood of calls uses up, and no daily
+# budget (the default 200 a day would refuse the fifth flood's calls).
+FLOOD_BUDGET = 50
+FLOOD_OPTIONS = {PER_HOUR: FLOOD_BUDGET, PER_DAY: 0}
+FLOOD_UNIQUE_ID = "flood"
 # The escalation: each number rings first; the first two reject (…486) at once, the
 # third answers.
 # National numbers: no "+" to escape in the script's urlencoded template.

@@ -89,7 +89,7 @@ def make_calls(
     async_call = hass.services.async_call
     body = FORM_BODY.encode()
     bench_id, rails_id = accounts.bench.entry_id, accounts.rails.entry_id
-    # Three accounts are loaded, so every place_call names its own.
+    # Several accounts are loaded, so every place_call names its own.
     place_data = {
         "config_entry_id": bench_id,
         "source": DESTINATION,

@@ -156,7 +156,7 @@ async def budget_cost(bench: Bench) -> BudgetCostFigures:
     Two accounts identical but for the budget, used by this measure only, so each
     has counted as many calls as the other at any time. Blocks of BLOCK calls, each
     starting with one unmeasured call, each account first in every other block (as
-    the latency measure does); then the same without the network, beside the
+    the latency measure does); before them, the same without the network, beside the
     account with the budget off whose counts are not passed on (informative: what
     counting costs whether the budget is on or off).
     """
@@ -168,6 +168,19 @@ async def budget_cost(bench: Bench) -> BudgetCostFigures:
         ON: _place(hass, accounts.budget_on.entry_id),
         OFF: _place(hass, accounts.budget_off.entry_id),
     }
+    stubbed_calls = calls | {
+        QUIET: counts_not_passed_on(accounts.budget_off, calls[OFF])
+    }
+    with post_replaced_by_ok((accounts.budget_on, accounts.budget_off)):
+        stubbed = await timed_blocks(
+            stubbed_calls,
+            STUBBED_ORDERS,
+            max(1, plan.budget_stubbed // STUBBED_BLOCK),
+            STUBBED_BLOCK,
+        )
+    # The measures before left the network idle: let the simulator close every
+    # connection they left in the pool, so that no call reuses one as it closes.
+    await bench.no_pooled_connection()
     for side, call in calls.items():
         await call()
         if (form := (await sim.last()).form()) != FORM:
@@ -188,16 +201,6 @@ async def budget_cost(bench: Bench) -> BudgetCostFigures:
                 await call()
                 wall[side].append(clock() - start)
                 cpu[side].append(cpu_clock() - cpu_start)
-    stubbed_calls = calls | {
-        QUIET: counts_not_passed_on(accounts.budget_off, calls[OFF])
-    }
-    with post_replaced_by_ok((accounts.budget_on, accounts.budget_off)):
-        stubbed = await timed_blocks(
-            stubbed_calls,
-            STUBBED_ORDERS,
-            max(1, plan.budget_stubbed // STUBBED_BLOCK),
-            STUBBED_BLOCK,
-        )
     await sim.reset()
 
     def stubbed_us(key: str) -> float:
@@ -559,6 +562,9 @@ async def flood(bench: Bench) -> FloodFigures:
         raise RuntimeError(
             f"not every call past the budget was refused: {calls.outcomes}"
         )
+    # The calls sent before the refused ones left connections in the pool: let the
+    # simulator close them, so that no call of the next flood reuses one as it closes.
+    await bench.no_pooled_connection()
     rounds += [
         await _flood(bench, calls, index, burst=False)
         for index in range(1, plan.flood_rounds)

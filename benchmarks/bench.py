@@ -22,11 +22,12 @@ same urlencoded form (checked at the simulator before measuring):
    2b. the same with `return_response=True`, which reads the reply (informative);
 3. `spectronics_voip.place_call`, called as an action (blocking, no response asked for),
    on the benchmark's account: cooldown 0 (otherwise every identical call after the
-   first is suppressed and never reaches the provider) and a limit of 100 simultaneous
-   calls (the default 4 would serialize the concurrency measurement);
+   first is suppressed and never reaches the provider), a limit of 100 simultaneous
+   calls (the default 4 would serialize the concurrency measurement) and no call
+   budget (the default would refuse all but the first 60 calls of an hour);
    3b. the same on a second account with the default rails: a 30 s cooldown, each call
-   to a number of its own so that none is suppressed (limit 100): what the duplicate
-   guard and the limiter cost;
+   to a number of its own so that none is suppressed (limit 100), and a call budget
+   that counts every call but is never reached: what the rails cost;
 4. `button.press` on the "Call" button of a contact of the benchmark's account (the
    same form as 3);
 5. `place_call` with a short caller name (`cidname`), and
@@ -34,10 +35,13 @@ same urlencoded form (checked at the simulator before measuring):
    becomes the caller name, so 5 and 5b send the same form.
 
 It also times the set-up of an account with 50 contacts (entry and platforms, until
-its 101 entities are in the state machine) beside one with none; an escalation of three
+its 104 entities are in the state machine) beside one with none; an escalation of three
 numbers whose first two reject at once, `call_until_answered` against the same story as
-a script of `rest_command` in a `repeat`/`until` loop; and 1,000 waiting calls queued
-behind the default limit of 4 simultaneous calls (memory per queued call, loop lag).
+a script of `rest_command` in a `repeat`/`until` loop; 1,000 waiting calls queued
+behind the default limit of 4 simultaneous calls (memory per queued call, loop lag);
+place_call with the call budget on against off; and floods of 500 calls against a
+budget of 50 an hour (50 sent, the rest refused; loop lag; the memory refused calls
+hold).
 
 The parts: harness/ (Home Assistant, the simulator process, the accounts, the paths,
 timing helpers), measures/ (the registry: each measure returns typed figures that

@@ -32,10 +32,22 @@ def at_most(
     )
 
 
-def below(name: str, value: float, limit: float, unit: str, *, digits: int) -> Target:
+def below(
+    name: str,
+    value: float,
+    limit: float,
+    unit: str,
+    *,
+    digits: int,
+    gates_short: bool = False,
+) -> Target:
     """Return the target that `value` (in `unit`) is below `limit`."""
     return Target(
-        name, f"< {limit:g} {unit}", f"{value:.{digits}f} {unit}", value < limit
+        name,
+        f"< {limit:g} {unit}",
+        f"{value:.{digits}f} {unit}",
+        value < limit,
+        gates_short,
     )
 
 

@@ -11,12 +11,18 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry  # type
 
 from benchmarks.harness.config import (
     BENCH_OPTIONS,
+    BUDGET_OFF_UNIQUE_ID,
+    BUDGET_ON_OPTIONS,
+    BUDGET_ON_UNIQUE_ID,
     CONTACT,
     DESTINATION,
     DOMAIN,
     ESCALATION_SCRIPT,
+    FLOOD_OPTIONS,
+    FLOOD_UNIQUE_ID,
     FORM_BODY,
     FORM_CONTENT_TYPE,
+    QUEUE_OPTIONS,
     QUEUE_UNIQUE_ID,
     RAILS_OPTIONS,
     RAILS_UNIQUE_ID,
@@ -68,18 +74,28 @@ def account(
 
 @dataclass(frozen=True, slots=True)
 class Accounts:
-    """The three accounts the calls go through, and the contact's entities."""
+    """The accounts the calls go through, and the contact's entities."""
 
     bench: MockConfigEntry
     rails: MockConfigEntry
     queue: MockConfigEntry
+    budget_on: MockConfigEntry
+    budget_off: MockConfigEntry
+    flood: MockConfigEntry
     button: str
     notify: str
 
     @property
     def all(self) -> tuple[MockConfigEntry, ...]:
-        """Return the three accounts."""
-        return (self.bench, self.rails, self.queue)
+        """Return every account."""
+        return (
+            self.bench,
+            self.rails,
+            self.queue,
+            self.budget_on,
+            self.budget_off,
+            self.flood,
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,7 +141,7 @@ async def set_up(
     """Set up the helpers and the accounts, timing the first account's set-up.
 
     The benchmark's account is the first entry of the integration set up in this
-    Home Assistant, then reloaded `reloads` times; the two others follow.
+    Home Assistant, then reloaded `reloads` times; the others follow.
     """
     await _set_up_helpers(hass, url)
     async with timing_setup_entry(hass) as times:
@@ -147,8 +163,27 @@ async def set_up(
         url,
         unique_id=QUEUE_UNIQUE_ID,
         title=f"Extension {EXTENSION} (queue, default rails)",
+        options=QUEUE_OPTIONS,
     )
-    for other in (rails, queue):
+    budget_on = account(
+        url,
+        unique_id=BUDGET_ON_UNIQUE_ID,
+        title=f"Extension {EXTENSION} (budget on)",
+        options=BUDGET_ON_OPTIONS,
+    )
+    budget_off = account(
+        url,
+        unique_id=BUDGET_OFF_UNIQUE_ID,
+        title=f"Extension {EXTENSION} (budget off)",
+        options=BENCH_OPTIONS,
+    )
+    flood = account(
+        url,
+        unique_id=FLOOD_UNIQUE_ID,
+        title=f"Extension {EXTENSION} (flood, default rails, small budget)",
+        options=FLOOD_OPTIONS,
+    )
+    for other in (rails, queue, budget_on, budget_off, flood):
         other.add_to_hass(hass)
         assert await hass.config_entries.async_setup(other.entry_id)
     await hass.async_block_till_done()
@@ -162,6 +197,7 @@ async def set_up(
         if entity.config_subentry_id == subentry_id
     }
     button, notify = contact_entities["button"], contact_entities["notify"]
-    return Accounts(entry, rails, queue, button, notify), SetupTimes(
-        times.load_s, first_setup, tuple(times.setup_entry_s)
+    accounts = Accounts(
+        entry, rails, queue, budget_on, budget_off, flood, button, notify
     )
+    return accounts, SetupTimes(times.load_s, first_setup, tuple(times.setup_entry_s))

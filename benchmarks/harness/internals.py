@@ -8,7 +8,7 @@ those change, only this file has to follow.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator
 import contextlib
 from dataclasses import dataclass, field
 import time
@@ -84,3 +84,27 @@ def post_replaced_by_ok(entries: Iterable[ConfigEntry]) -> Iterator[None]:
                 patch.object(entry.runtime_data.client, "place_call", accepted)
             )
         yield
+
+
+def counts_not_passed_on(
+    entry: ConfigEntry, call: Callable[[], Awaitable[bool]]
+) -> Callable[[], Awaitable[bool]]:
+    """Return `call` with the account's call counts kept but not passed on.
+
+    While the call runs, the dialer's async_counts_changed (which tells the counter
+    sensors and the budget's repair issue, and schedules saving the counts) does
+    nothing: what is left of counting is appending the call to the budget's list.
+    """
+    dialer = entry.runtime_data
+
+    def nothing(fired: object = None) -> None:
+        """Pass nothing on."""
+
+    async def quiet() -> bool:
+        vars(dialer)["async_counts_changed"] = nothing  # shadows the method
+        try:
+            return await call()
+        finally:
+            del vars(dialer)["async_counts_changed"]
+
+    return quiet

@@ -50,7 +50,7 @@ _LABELS = {
     CallPath.REST_REPLY: "2b. rest_command, return_response (reads the reply)",
     CallPath.PLACE: "3. spectronics_voip.place_call",
     CallPath.PLACE_RAILS: (
-        "3b. place_call, default rails (30 s cooldown, a new number each)"
+        "3b. place_call, default rails (30 s cooldown, a new number each, budget on)"
     ),
     CallPath.BUTTON: "4. button.press, a contact's Call button",
     CallPath.PLACE_CID: f'5. place_call, cidname "{MESSAGE}"',
@@ -89,7 +89,7 @@ def make_calls(
     async_call = hass.services.async_call
     body = FORM_BODY.encode()
     bench_id, rails_id = accounts.bench.entry_id, accounts.rails.entry_id
-    # Three accounts are loaded, so every place_call names its own.
+    # Several accounts are loaded, so every place_call names its own.
     place_data = {
         "config_entry_id": bench_id,
         "source": DESTINATION,

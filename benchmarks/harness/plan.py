@@ -21,11 +21,18 @@ class Plan:
     profile_calls: int
     stubbed: int
     escalations: int
+    budget_calls: int
+    budget_stubbed: int
     queued: int = 1000
     sequential_block: int = 50
     in_flight: int = 50
     concurrent: int = 100
     ring_time: float = 3.0
+    # The flood against a small budget, then the refused calls whose memory is read.
+    flood_calls: int = 500
+    flood_rounds: int = 5
+    flood_small: int = 500
+    flood_large: int = 5000
 
 
 FULL = Plan(
@@ -41,6 +48,8 @@ FULL = Plan(
     profile_calls=3000,
     stubbed=4000,
     escalations=300,
+    budget_calls=2000,
+    budget_stubbed=4000,
 )
 # CI: fewer calls; only the gross-regression checks gate the run.
 SHORT = Plan(
@@ -57,4 +66,9 @@ SHORT = Plan(
     profile_calls=500,
     stubbed=800,
     escalations=60,
+    budget_calls=300,
+    budget_stubbed=800,
+    flood_rounds=2,
+    flood_small=200,
+    flood_large=2000,
 )

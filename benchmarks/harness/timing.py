@@ -1,4 +1,4 @@
-"""Timing helpers: turns in a Williams square, quantiles, loop lag, traced memory."""
+"""Timing helpers: turns in a Williams square, quantiles, loop lag, GC, memory."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ import gc
 import math
 import time
 import tracemalloc
+from typing import Any
 
 LAG_INTERVAL = 0.002
 
@@ -84,6 +85,37 @@ class LagProbe:
     def lags(self, start: float = -math.inf, end: float = math.inf) -> list[float]:
         """Return the lags sampled between `start` and `end` (time.perf_counter)."""
         return [lag for at, lag in self.samples if start <= at <= end]
+
+
+class GcPauses:
+    """Records the cyclic garbage collector's collections, until stopped."""
+
+    def __init__(self) -> None:
+        """Start recording."""
+        # (when it ended, its generation, how long it took), in seconds.
+        self.collections: list[tuple[float, int, float]] = []
+        self._started = 0.0
+        gc.callbacks.append(self._callback)
+
+    def _callback(self, phase: str, info: dict[str, Any]) -> None:
+        """Time one collection."""
+        now = time.perf_counter()
+        if phase == "start":
+            self._started = now
+        else:
+            self.collections.append((now, info["generation"], now - self._started))
+
+    def stop(self) -> None:
+        """Stop recording."""
+        gc.callbacks.remove(self._callback)
+
+    def full(self, start: float, end: float) -> list[float]:
+        """Return the seconds of each full collection that ended in [start, end]."""
+        return [
+            seconds
+            for at, generation, seconds in self.collections
+            if generation == 2 and start <= at <= end
+        ]
 
 
 @dataclass(frozen=True, slots=True)

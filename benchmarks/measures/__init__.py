@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 from benchmarks.figures import Figures
 from benchmarks.harness import Bench
+from benchmarks.measures.budget import budget_cost, flood
 from benchmarks.measures.escalation import escalation
 from benchmarks.measures.paths import in_flight, latency, sequential, stubbed
 from benchmarks.measures.pending import concurrency, memory, queue
@@ -43,6 +44,8 @@ MEASURES = (
     Measure("escalation", escalation),
     Measure("queue", queue),
     Measure("stubbed_us", stubbed),
+    Measure("budget", budget_cost),
+    Measure("flood", flood),
     Measure("suppressed_calls", suppressed),
     Measure("connection_limits", connection_limits),
 )

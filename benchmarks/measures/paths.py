@@ -118,7 +118,8 @@ class LatencyFigures(Figures):
             ),
             (
                 "Rails: place_call on an account with the default rails (30 s cooldown, "
-                "each call to a new number; limit 100) / with cooldown 0 = "
+                "each call to a new number; a budget that counts every call, never "
+                "reached; limit 100) / with cooldown 0 and no budget = "
                 f"{self.ratio(P.PLACE_RAILS, P.PLACE):.2f} "
                 f"({paths[P.PLACE_RAILS].median_us - paths[P.PLACE].median_us:+.0f} µs; / "
                 f"rest_command = {self.ratio(P.PLACE_RAILS, P.REST):.2f}). Entities: button "

@@ -420,6 +420,13 @@ async def test_llm_tool_listed_and_called(
         assert tool.description.endswith("The contacts: Front door, Mum, Partner.")
         assert "Hidden" not in tool.description
         assert tool.parameters({"name": "Mum"}) == {"name": "Mum"}
+        # The intent describes itself the same way to whatever lists it as a tool.
+        [handler] = [
+            handler
+            for handler in intent.async_get(hass)
+            if handler.intent_type == INTENT_CALL_CONTACT
+        ]
+        assert handler.description == tool.description
     else:  # 2025.4: the IntentTool Home Assistant makes of the registered intent
         assert isinstance(tool, llm.IntentTool)
         assert tool.description is not None

@@ -568,10 +568,11 @@ class Budget:
     def next_change(self, now: datetime) -> datetime:
         """Return when the counts change without a call: one an hour old, or midnight."""
         _, midnight = self._today(now)
-        hour_ago = now.timestamp() - _HOUR_S
-        in_hour = self._sent[bisect_right(self._sent, hour_ago) :]
+        sent = self._sent
+        # The oldest call of the last hour leaves it first.
+        oldest = bisect_right(sent, now.timestamp() - _HOUR_S)
         return dt_util.utc_from_timestamp(
-            min(in_hour[0] + _HOUR_S, midnight) if in_hour else midnight
+            min(sent[oldest] + _HOUR_S, midnight) if oldest < len(sent) else midnight
         )
 
     def _today(self, now: datetime) -> tuple[float, float]:

@@ -625,7 +625,7 @@ class SpectronicsDialer:
             lambda: int(
                 entry.options.get(CONF_MAX_CALLS_PER_DAY, DEFAULT_MAX_CALLS_PER_DAY)
             ),
-            self.async_counts_changed,
+            lambda: self.async_counts_changed(),
         )
         self._store = call_counts_store(hass, entry)
         self._next_change: CALLBACK_TYPE | None = None

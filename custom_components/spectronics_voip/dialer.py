@@ -625,7 +625,7 @@ class SpectronicsDialer:
             lambda: int(
                 entry.options.get(CONF_MAX_CALLS_PER_DAY, DEFAULT_MAX_CALLS_PER_DAY)
             ),
-            lambda: self.async_counts_changed(),
+            lambda: self.async_counts_changed(),  # noqa: PLW0108 - looked up per call
         )
         self._store = call_counts_store(hass, entry)
         self._next_change: CALLBACK_TYPE | None = None

@@ -83,6 +83,14 @@ def contact_id(entry: MockConfigEntry, name: str) -> str:
     return subentry_id
 
 
+async def set_up_entry(hass: HomeAssistant, entry: MockConfigEntry) -> MockConfigEntry:
+    """Add and set up an entry; assert it set up."""
+    entry.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done()
+    return entry
+
+
 async def place_call(
     hass: HomeAssistant, data: dict[str, Any], *, return_response: bool = False
 ) -> ServiceResponse:

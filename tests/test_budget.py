@@ -43,7 +43,15 @@ from homeassistant.helpers import issue_registry as ir
 from homeassistant.setup import async_setup_component
 from homeassistant.util import dt as dt_util
 
-from .common import TRANSLATIONS, call_result, make_entry, place_call, translated, until
+from .common import (
+    TRANSLATIONS,
+    call_result,
+    make_entry,
+    place_call,
+    set_up_entry,
+    translated,
+    until,
+)
 from .simulator import Fault, Simulator
 
 TODAY = "sensor.extension_1234567_calls_today"
@@ -75,19 +83,11 @@ HOUR = {CONF_MAX_CALLS_PER_HOUR: 2, CONF_MAX_CALLS_PER_DAY: 0}
 DAY = {CONF_MAX_CALLS_PER_HOUR: 0, CONF_MAX_CALLS_PER_DAY: 2}
 
 
-async def _set_up(hass: HomeAssistant, entry: MockConfigEntry) -> MockConfigEntry:
-    """Add and set up an entry."""
-    entry.add_to_hass(hass)
-    assert await hass.config_entries.async_setup(entry.entry_id)
-    await hass.async_block_till_done()
-    return entry
-
-
 async def _account(
     hass: HomeAssistant, simulator: Simulator, **options: Any
 ) -> MockConfigEntry:
     """Set up an account with Mum and Dad, no cooldown unless `options` set one."""
-    return await _set_up(
+    return await set_up_entry(
         hass,
         make_entry(
             simulator.url, options={CONF_COOLDOWN: 0} | options, contacts=CONTACTS
@@ -627,7 +627,7 @@ async def test_each_budget_on_its_own(
 
 async def test_the_default_budgets(hass: HomeAssistant, simulator: Simulator) -> None:
     """Without options: 60 calls an hour, 200 a day."""
-    entry = await _set_up(hass, make_entry(simulator.url))
+    entry = await set_up_entry(hass, make_entry(simulator.url))
 
     assert entry.runtime_data.budget.limits == (60, 200)
 
@@ -715,7 +715,7 @@ async def test_the_counts_survive_a_restart_of_home_assistant(
         "data": {"sent": sent},
     }
 
-    await _set_up(hass, entry)
+    await set_up_entry(hass, entry)
 
     assert _counts(hass) == ("2", "3")
     assert _issue(hass, "hour", entry).translation_placeholders == {
@@ -765,7 +765,7 @@ async def test_a_used_up_budget_that_freed_during_a_restart(
         translation_key="hourly_budget_used_up",
     )
 
-    await _set_up(hass, entry)
+    await set_up_entry(hass, entry)
 
     assert _counts(hass) == ("0", "2")
     assert ir.async_get(hass).async_get_issue(DOMAIN, issue_id) is None
@@ -978,7 +978,7 @@ async def test_a_flood_of_distinct_calls_stops_at_the_budget(
     hass: HomeAssistant, simulator: Simulator
 ) -> None:
     """500 calls with a templated caller name: exactly 60 reach the simulator."""
-    entry = await _set_up(hass, make_entry(simulator.url))
+    entry = await set_up_entry(hass, make_entry(simulator.url))
     events = async_capture_events(hass, EVENT_CALL_RESULT)
     step = {
         "action": f"{DOMAIN}.place_call",

@@ -43,11 +43,7 @@ from custom_components.spectronics_voip.const import (
 )
 from custom_components.spectronics_voip.services import CALL_UNTIL_ANSWERED_SCHEMA
 from homeassistant.auth.const import GROUP_ID_USER
-from homeassistant.config_entries import (
-    SOURCE_REAUTH,
-    ConfigEntryState,
-    ConfigSubentryData,
-)
+from homeassistant.config_entries import SOURCE_REAUTH, ConfigSubentryData
 from homeassistant.const import ATTR_ENTITY_ID, STATE_OFF
 from homeassistant.core import Context, Event, HomeAssistant, callback
 from homeassistant.exceptions import (
@@ -64,6 +60,7 @@ from .common import (
     TRANSLATIONS,
     call_result,
     make_entry,
+    set_up_entry,
     translated,
     until,
 )
@@ -178,7 +175,7 @@ async def office_entry(
             "Office": {"destination": "02079460301", "ring_first": "contact_number"}
         },
     )
-    return await _set_up(hass, entry)
+    return await set_up_entry(hass, entry)
 
 
 @pytest.fixture
@@ -189,15 +186,6 @@ async def household_user(hass: HomeAssistant) -> MockUser:
     user = MockUser(name="Household", groups=[group]).add_to_hass(hass)
     assert not user.is_admin
     return user
-
-
-async def _set_up(hass: HomeAssistant, entry: MockConfigEntry) -> MockConfigEntry:
-    """Add and set up an entry; assert it loaded."""
-    entry.add_to_hass(hass)
-    assert await hass.config_entries.async_setup(entry.entry_id)
-    await hass.async_block_till_done()
-    assert entry.state is ConfigEntryState.LOADED
-    return entry
 
 
 async def _set_options(
@@ -443,7 +431,7 @@ async def test_two_contacts_ring_first_while_the_extension_never_answers(
             "Me": {"destination": "07700900777", "ring_first": "contact_number"},
         },
     )
-    await _set_up(hass, entry)
+    await set_up_entry(hass, entry)
     events = async_capture_events(hass, EVENT_CALL_RESULT)
 
     response = await _escalate(

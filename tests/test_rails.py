@@ -36,25 +36,24 @@ from homeassistant.core import HomeAssistant, ServiceResponse
 from homeassistant.data_entry_flow import FlowResultType
 from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
 
-from .common import call_result, free_port, make_entry, place_call, translated
+from .common import (
+    call_result,
+    free_port,
+    make_entry,
+    place_call,
+    set_up_entry,
+    translated,
+)
 from .simulator import EXTENSION, PATH, Fault, Simulator
 
 LAST_CALL = "event.extension_1234567_last_call"
-
-
-async def _set_up(hass: HomeAssistant, entry: MockConfigEntry) -> MockConfigEntry:
-    """Add and set up an entry."""
-    entry.add_to_hass(hass)
-    assert await hass.config_entries.async_setup(entry.entry_id)
-    await hass.async_block_till_done()
-    return entry
 
 
 async def _account(
     hass: HomeAssistant, simulator: Simulator, **options: Any
 ) -> MockConfigEntry:
     """Set up an account with these options, quick-dial Mum and a ringing Mobile."""
-    return await _set_up(
+    return await set_up_entry(
         hass,
         make_entry(
             simulator.url,

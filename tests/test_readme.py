@@ -28,7 +28,7 @@ from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import HomeAssistantError
 from homeassistant.setup import async_setup_component
 
-from .common import make_entry
+from .common import make_entry, set_up_entry
 from .simulator import EXTENSION, OTHER_EXTENSION, Answer, Fault, Simulator
 
 ROOT = Path(__file__).parent.parent
@@ -74,13 +74,6 @@ async def _run(
         blocking=True,
         return_response=return_response,
     )
-
-
-async def _set_up(hass: HomeAssistant, entry: MockConfigEntry) -> None:
-    """Set up the account."""
-    entry.add_to_hass(hass)
-    assert await hass.config_entries.async_setup(entry.entry_id)
-    await hass.async_block_till_done()
 
 
 # The README: a first call, a dashboard
@@ -132,7 +125,7 @@ async def test_contacts_dashboard(
     hass: HomeAssistant, contacts_entry: MockConfigEntry, simulator: Simulator
 ) -> None:
     """Every entity the dashboard shows exists; its tiles press the contacts' buttons."""
-    await _set_up(hass, contacts_entry)
+    await set_up_entry(hass, contacts_entry)
     card = _example("type: vertical-stack", "README.md")
     entity_ids = [c["entity"] for c in card["cards"] if "entity" in c]
     entity_ids += [c["target"]["entity_id"] for c in card["cards"] if "target" in c]
@@ -266,9 +259,9 @@ async def test_several_extensions_example(
     example = _example(
         "config_entry_id: 01JD5Z0EXAMPLE0ENTRY0ID000", "docs/actions-and-events.md"
     )
-    await _set_up(hass, make_entry(simulator.url))
+    await set_up_entry(hass, make_entry(simulator.url))
     other = make_entry(simulator.url, extension=OTHER_EXTENSION)
-    await _set_up(
+    await set_up_entry(
         hass,
         MockConfigEntry(
             domain=DOMAIN,
@@ -293,7 +286,7 @@ async def test_escalation_response_example(
     shown = _example("answered_by: Dad", "docs/actions-and-events.md")
     mum, dad = (attempt["source"] for attempt in shown["attempts"])
     simulator.phones[EXTENSION] = simulator.phones[mum] = "timeout"
-    await _set_up(
+    await set_up_entry(
         hass,
         make_entry(
             simulator.url,
@@ -329,7 +322,7 @@ async def test_last_call_failed_automation(
     hass: HomeAssistant, contacts_entry: MockConfigEntry, simulator: Simulator
 ) -> None:
     """The "Last call failed" example tells who could not be called: contact or number."""
-    await _set_up(hass, contacts_entry)
+    await set_up_entry(hass, contacts_entry)
     created = async_mock_service(hass, "persistent_notification", "create")
     assert await async_setup_component(
         hass,
@@ -376,7 +369,7 @@ async def test_notify_mum_example(
     hass: HomeAssistant, contacts_entry: MockConfigEntry, simulator: Simulator
 ) -> None:
     """Mum's own extension rings first, showing the message as the caller name."""
-    await _set_up(hass, contacts_entry)
+    await set_up_entry(hass, contacts_entry)
 
     await _run(hass, _example("Dinner is ready", "docs/contacts.md"))
 
@@ -399,7 +392,7 @@ async def test_alarm_escalation_example(
 
     The account's extension is a house phone nobody answers: it is never rung first.
     """
-    await _set_up(hass, contacts_entry)
+    await set_up_entry(hass, contacts_entry)
     created = async_mock_service(hass, "persistent_notification", "create")
     config = _example(
         "Alarm: ring until someone answers", "docs/escalation-and-rails.md"

@@ -42,6 +42,7 @@ from .common import (
     entry_device,
     make_entry,
     place_call,
+    set_up_entry,
     translated,
 )
 from .known_secrets import exception_texts, record_texts
@@ -107,15 +108,6 @@ def _entry(simulator: Simulator, extension: str, token: str) -> MockConfigEntry:
     return make_entry(simulator.url, extension=extension, token=token)
 
 
-async def _set_up(hass: HomeAssistant, entry: MockConfigEntry) -> MockConfigEntry:
-    """Add and set up an entry; assert it loaded."""
-    entry.add_to_hass(hass)
-    assert await hass.config_entries.async_setup(entry.entry_id)
-    await hass.async_block_till_done()
-    assert entry.state is ConfigEntryState.LOADED
-    return entry
-
-
 async def _set_options(
     hass: HomeAssistant, entry: MockConfigEntry, options: dict[str, Any]
 ) -> None:
@@ -134,7 +126,7 @@ async def other_entry(
 ) -> MockConfigEntry:
     """Set up a second entry for OTHER_EXTENSION (token from the param, default all)."""
     token = getattr(request, "param", ALL_TOKEN)
-    return await _set_up(hass, _entry(simulator, OTHER_EXTENSION, token))
+    return await set_up_entry(hass, _entry(simulator, OTHER_EXTENSION, token))
 
 
 # ---------------------------------------------------------------------------
@@ -990,7 +982,7 @@ async def test_token_never_leaks_at_debug(
         events.append(event)
 
     hass.bus.async_listen(MATCH_ALL, _capture)
-    entry = await _set_up(hass, mock_config_entry)
+    entry = await set_up_entry(hass, mock_config_entry)
     responses: list[ServiceResponse] = []
     errors: list[HomeAssistantError] = []
 

@@ -46,6 +46,7 @@ from .common import (
     call_result,
     make_entry,
     place_call,
+    set_up_entry,
     translated,
     until,
 )
@@ -66,19 +67,11 @@ REJECTS = "01632960486"
 ANSWERS = "01632960123"
 
 
-async def _set_up(hass: HomeAssistant, entry: MockConfigEntry) -> MockConfigEntry:
-    """Add and set up an entry."""
-    entry.add_to_hass(hass)
-    assert await hass.config_entries.async_setup(entry.entry_id)
-    await hass.async_block_till_done()
-    return entry
-
-
 async def _account(
     hass: HomeAssistant, simulator: Simulator, **options: Any
 ) -> MockConfigEntry:
     """Set up the account of extension 1234567 with Mum and Dad, no cooldown."""
-    return await _set_up(
+    return await set_up_entry(
         hass,
         make_entry(
             simulator.url, options={CONF_COOLDOWN: 0} | options, contacts=CONTACTS
@@ -88,7 +81,7 @@ async def _account(
 
 async def _office(hass: HomeAssistant, simulator: Simulator) -> MockConfigEntry:
     """Set up a second account, extension 7654321 on a single-extension token."""
-    return await _set_up(
+    return await set_up_entry(
         hass,
         make_entry(simulator.url, extension=OTHER_EXTENSION, token=SINGLE_TOKEN),
     )

@@ -41,6 +41,8 @@ from typing import Final, Literal
 from aiohttp import web
 
 type Answer = Literal["answer", "reject", "timeout"]
+# The phone rung first and the one dialled once it answered (None: it did not answer).
+type Legs = tuple[str, str | None]
 
 PATH: Final = "/api/0.9.3/call"
 ALL_TOKEN: Final = "sim-all-3c9f27d1e8"
@@ -146,9 +148,7 @@ class Simulator:
         self.scheme = "http"
         # Told about each request the model answers, with the reply and the legs
         # rung (None for a refused request), once it is sent.
-        self.on_reply: (
-            Callable[[RecordedRequest, str, tuple[str, str] | None], None] | None
-        ) = None
+        self.on_reply: Callable[[RecordedRequest, str, Legs | None], None] | None = None
 
     @property
     def url(self) -> str:
@@ -221,16 +221,17 @@ class Simulator:
             self.in_flight -= 1
             self._handlers.discard(task)
 
-    async def _model(
-        self, fields: Mapping[str, str]
-    ) -> tuple[str, tuple[str, str] | None]:
+    async def _model(self, fields: Mapping[str, str]) -> tuple[str, Legs | None]:
         """Answer as documented (one OK: or ERR: line); say which legs it rang."""
         if refusal := self._check(fields):
             return refusal, None
         self.calls.append(dict(fields))
-        legs = self.legs(fields)
-        self.rung_first.append(legs[0])
-        return await self._ring(fields, legs), legs
+        first, then = self.legs(fields)
+        self.rung_first.append(first)
+        reply = await self._ring(fields, (first, then))
+        if reply.startswith("ERR:") and self.phone_answer(first) != "answer":
+            return reply, (first, None)  # the second leg was never dialled
+        return reply, (first, then)
 
     async def _ring(self, fields: Mapping[str, str], legs: tuple[str, str]) -> str:
         """Return the reply: at once without `wait`, else once the legs answered."""
@@ -394,9 +395,7 @@ _SHOWN: Final[tuple[str, ...]] = (
 )
 
 
-def describe(
-    recorded: RecordedRequest, reply: str, legs: tuple[str, str] | None = None
-) -> str:
+def describe(recorded: RecordedRequest, reply: str, legs: Legs | None = None) -> str:
     """Return one line for a request, the phones it rang and its reply, no token."""
     shown = [key for key in _SHOWN if key in recorded.fields]
     shown += sorted(set(recorded.fields) - {*_SHOWN, "auth"})
@@ -404,6 +403,8 @@ def describe(
     line = " ".join([recorded.method, *parts, "=>", reply])
     if legs is not None:
         first, then = legs
+        if then is None:
+            return f"{line} (rang {first} first; it did not answer, nothing else rang)"
         return f"{line} (rang {first} first, then {then})"
     if recorded.fields.get("destination"):
         return line
@@ -413,9 +414,7 @@ def describe(
     return f"{line} (a credentials check: refused)"
 
 
-def _print_reply(
-    recorded: RecordedRequest, reply: str, legs: tuple[str, str] | None
-) -> None:
+def _print_reply(recorded: RecordedRequest, reply: str, legs: Legs | None) -> None:
     """Print a request, the phones it rang and its reply on one line."""
     stamp = time.strftime("%H:%M:%S")
     line = describe(recorded, reply, legs)

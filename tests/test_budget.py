@@ -161,7 +161,8 @@ async def _call_by(hass: HomeAssistant, path: str) -> ServiceResponse:
 def _over_budget(period: str, limit: int, frees: str) -> str:
     """Return the message of a call the budget refused."""
     return (
-        f"not sent: the budget of {limit} calls per {period} is used up;"
+        f"not sent: this account's budget of {limit} calls"
+        f" {'an hour' if period == 'hour' else 'a day'} is used up;"
         f" the next call may go at {frees}"
     )
 

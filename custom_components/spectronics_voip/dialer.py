@@ -892,8 +892,9 @@ class SpectronicsDialer:
             used_up = err.used_up
             at = f"{dt_util.as_local(used_up.frees_at):%H:%M:%S on %Y-%m-%d}"
             result = report(
-                message=f"not sent: the budget of {used_up.limit} calls per"
-                f" {used_up.period} is used up; the next call may go at {at}",
+                message=f"not sent: this account's budget of {used_up.limit} calls"
+                f" a{'n' if used_up.period == 'hour' else ''} {used_up.period} is used"
+                f" up; the next call may go at {at}",
                 error=ERROR_BUDGET,
             )
             raise CallFailedError(

@@ -211,6 +211,7 @@ async def start_flow(hass: HomeAssistant, entry: MockConfigEntry) -> SubentryFlo
     assert result["step_id"] == "user"
     assert result["errors"] == {}
     assert suggested(result) == {}
+    assert result["last_step"] is False  # the kind's fields follow: "Next"
     assert_translated(result)
     return result
 

@@ -35,9 +35,11 @@ from .common import call_result, make_entry, place_call, until
 from .reliability import LoopLagProbe, assert_clean_log, frozen_heap
 from .simulator import ALL_TOKEN, EXTENSION, Simulator
 
-# While calls wait for their answer the loop has nothing to do: asyncio's own
-# slow-callback threshold.
-MAX_HELD_LAG = 0.1
+# While calls wait for their answer the loop has nothing to do. This catches a loop
+# that blocks while calls are held (it would be late by up to the 3 s ring time),
+# not a slow one: on a busy 2-core machine, in asyncio's debug mode, a sample was
+# once 0.15 s late. How fast it runs is the benchmark's measure (scripts/bench).
+MAX_HELD_LAG = 1.0
 # 500 actions started in one loop iteration are a burst the loop must work through:
 # measured at 0.15 s, or 0.9 s in the tests' asyncio debug mode, which makes every
 # callback several times slower. A blocked loop would stall for many seconds.
@@ -229,7 +231,7 @@ async def test_50_waiting_calls_held_3_seconds(
         _destination(i) for i in range(count)
     )
     assert len(_call_requests(simulator)) == count
-    # The loop ran while the calls were held: sampled every 20 ms, never late.
+    # The loop ran while the calls were held: sampled every 20 ms, never blocked.
     assert probe.samples > 50
     assert probe.max_lag < MAX_HELD_LAG
     assert_clean_log(caplog)

@@ -518,6 +518,7 @@ class ContactSubentryFlow(ConfigSubentryFlow):
                 {CONF_NAME: subentry.title} if subentry is not None else None
             ),
             errors=errors,
+            last_step=False,  # the kind's fields come next: the button says Next
         )
 
     async def _async_step_kind(

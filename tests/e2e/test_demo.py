@@ -449,6 +449,31 @@ def test_call_until_answered_from_the_action_tool(
     screenshot(page, "13-action-response")
 
 
+TRACEBACK = "Traceback (most recent call last):"
+
+
+def _traceback(text: str) -> str:
+    """Return a traceback's frames and exception: up to its first unindented line."""
+    lines = text.strip("\n").splitlines()
+    end = next((i for i, line in enumerate(lines) if line[:1] not in ("", " ")), -1)
+    return "\n".join(lines[: end + 1])
+
+
+def _websocket_race(traceback: str) -> bool:
+    """Return whether a traceback is Home Assistant's websocket writer racing a page.
+
+    2026.11's websocket writer, sending to a page that closed its connection (the
+    config flow's dialog), now and then leaves a task whose exception nobody
+    retrieves: aiohttp's "Cannot write to closing transport". The integration is not
+    in it.
+    """
+    return (
+        "aiohttp/_websocket/writer.py" in traceback
+        and traceback.endswith("Cannot write to closing transport")
+        and "spectronics_voip" not in traceback
+    )
+
+
 def test_ctrl_c_stops_everything(instance: Instance) -> None:
     """Ctrl-C (SIGINT to the terminal's process group) stops it all, calmly."""
     os.killpg(instance.process.pid, signal.SIGINT)
@@ -458,20 +483,31 @@ def test_ctrl_c_stops_everything(instance: Instance) -> None:
         assert time.monotonic() < deadline, instance.output()[-2000:]
         time.sleep(0.1)
     output = instance.output()
-    assert "Traceback" not in output
     for secret in (*TOKENS, WRONG_TOKEN):
         assert secret not in output
-    # The whole session: no warning, and no error but the action tool's refusal of
-    # Front door, which Home Assistant (both releases) logs at ERROR, twice. Left out:
-    # what the browser reports of the frontend's own errors (logger frontend.js.*);
-    # 2025.4's Add integration dialog now and then throws one while its search is
-    # typed into ("Cannot read properties of undefined (reading 'domain')").
+    # The whole session: no traceback, no warning, and no error but the action
+    # tool's refusal of Front door, which Home Assistant (both releases) logs at
+    # ERROR, twice. Left out, as Home Assistant's own and never the integration's:
+    # - what the browser reports of the frontend's errors (logger frontend.js.*);
+    #   2025.4's Add integration dialog now and then throws one while its search is
+    #   typed into ("Cannot read properties of undefined (reading 'domain')");
+    # - 2026.11's websocket writer racing a page that closes its connection
+    #   (_websocket_race).
+    blocks = [_traceback(part) for part in output.split(TRACEBACK)[1:]]
+    races = [block for block in blocks if _websocket_race(block)]
+    assert [block for block in blocks if block not in races] == []
     assert not [line for line in instance.lines if " WARNING " in line]
     errors = [
         line
         for line in instance.lines
         if re.search(r" (ERROR|CRITICAL) ", line) and "[frontend.js." not in line
     ]
+    # Each race is logged as one ERROR line, "Task exception was never retrieved".
+    unretrieved = [
+        line for line in errors if "Task exception was never retrieved" in line
+    ]
+    assert len(unretrieved) <= len(races), unretrieved
+    errors = [line for line in errors if line not in unretrieved]
     assert len(errors) == 2, errors
     assert all("Front door is a quick-dial contact" in line for line in errors)
     for url in (instance.url, instance.simulator_url):

@@ -24,6 +24,7 @@ from .secret_guard import (  # noqa: F401
     pytest_runtest_makereport,
     pytest_sessionfinish,
     pytest_terminal_summary,
+    pytest_testnodedown,
     pytest_unconfigure,
 )
 from .simulator import EXTENSION, Simulator

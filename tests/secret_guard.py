@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 from collections.abc import Generator, Iterable, Mapping
+import hashlib
 import logging
 from typing import Any
 
@@ -211,10 +212,44 @@ def pytest_runtest_makereport(
     return report
 
 
+# What the xdist workers' guards report, added up by the controller.
+_WORKERS: dict[str, Any] = {"secrets": set(), "quiet": {}}
+
+
+def _fingerprints() -> set[str]:
+    """Return the known secrets' SHA-256 digests: they count tokens without showing them."""
+    return {hashlib.sha256(secret.encode()).hexdigest() for secret in SECRETS}
+
+
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
-    """Fail the session if a token leaked outside any test."""
+    """Fail the session if a token leaked outside any test.
+
+    An xdist worker also hands what its guard checked to the controller.
+    """
+    workeroutput = getattr(session.config, "workeroutput", None)
+    if workeroutput is not None:
+        workeroutput["secret_guard"] = {
+            "checked": dict(GUARD.checked),
+            "watched": GUARD.watched,
+            "secrets": sorted(_fingerprints()),
+            "leaks": GUARD.leaks.get(None, []),
+            "quiet": quiet_loggers(),
+        }
     if GUARD.leaks.get(None):
         session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node: Any, error: object) -> None:
+    """Add an xdist worker's figures and leaks outside any test to the controller's."""
+    report = getattr(node, "workeroutput", {}).get("secret_guard")
+    if report is None:
+        return
+    GUARD.checked.update(report["checked"])
+    GUARD.watched += report["watched"]
+    GUARD.leaks[None].extend(report["leaks"])
+    _WORKERS["secrets"].update(report["secrets"])
+    _WORKERS["quiet"].update(report["quiet"])
 
 
 def pytest_terminal_summary(terminalreporter: Any) -> None:
@@ -222,10 +257,10 @@ def pytest_terminal_summary(terminalreporter: Any) -> None:
     checked = ", ".join(f"{count} {kind}" for kind, count in GUARD.checked.items())
     terminalreporter.write_sep("-", "secret guard")
     terminalreporter.write_line(
-        f"looked for {len(SECRETS)} tokens in {checked or 'nothing'}"
-        f" ({GUARD.watched} Home Assistant instances watched)"
+        f"looked for {len(_fingerprints() | _WORKERS['secrets'])} tokens in"
+        f" {checked or 'nothing'} ({GUARD.watched} Home Assistant instances watched)"
     )
     for leak in GUARD.leaks.get(None, []):
         terminalreporter.write_line(f"LEAK outside any test: {leak}", red=True)
-    if quiet := quiet_loggers():
+    if quiet := {**_WORKERS["quiet"], **quiet_loggers()}:
         terminalreporter.write_line(f"loggers it cannot see below their level: {quiet}")

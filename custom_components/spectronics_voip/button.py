@@ -42,11 +42,7 @@ class SpectronicsCallButton(SpectronicsContactEntity, ButtonEntity):
 
     async def async_press(self) -> None:
         """Place the contact's call."""
-        await self.dialer.async_call(
-            self.dialer.contact_request(self.subentry),
-            contact=self.contact,
-            context=self._context,
-        )
+        await self.async_call()
 
 
 class SpectronicsStopCallsButton(SpectronicsEntity, ButtonEntity):

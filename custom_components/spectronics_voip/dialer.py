@@ -194,6 +194,11 @@ class Contact:
     device_id: str | None
     ring_first: str
 
+    @classmethod
+    def of(cls, subentry: ConfigSubentry, device_id: str | None) -> Self:
+        """Return the contact a subentry is, as it is now, on its device."""
+        return cls(subentry.title, device_id, ring_first(subentry))
+
 
 @dataclass(frozen=True, slots=True)
 class Escalation:
@@ -453,6 +458,11 @@ class UsedUp:
     period: str  # "hour" or "day"
     limit: int
     frees_at: datetime
+
+    @property
+    def frees_at_text(self) -> str:
+        """Return when the next call may go, in local time, as messages say it."""
+        return f"{dt_util.as_local(self.frees_at):%H:%M:%S on %Y-%m-%d}"
 
 
 @dataclass(slots=True)
@@ -774,6 +784,21 @@ class SpectronicsDialer:
             call |= {CONF_DESTINATION: number, CONF_EXTENSION: data.get(CONF_EXTENSION)}
         return self.request(call)
 
+    async def async_call_contact(
+        self,
+        subentry: ConfigSubentry,
+        device_id: str | None,
+        *,
+        cidname: str | None = None,
+        context: Context | None = None,
+    ) -> CallResult:
+        """Place a contact's call (a button, notify, voice), reported as theirs."""
+        return await self.async_call(
+            self.contact_request(subentry, cidname),
+            contact=Contact.of(subentry, device_id),
+            context=context,
+        )
+
     def check_allowed(self, request: CallRequest) -> None:
         """Raise ServiceValidationError unless every number the call rings is allowed."""
         if not (allowed := self.entry.options.get(CONF_ALLOWED_NUMBERS)):
@@ -890,7 +915,7 @@ class SpectronicsDialer:
                             await self.waits.wait(delay=delay)
         except BudgetUsedUpError as err:
             used_up = err.used_up
-            at = f"{dt_util.as_local(used_up.frees_at):%H:%M:%S on %Y-%m-%d}"
+            at = used_up.frees_at_text
             result = report(
                 message=f"not sent: this account's budget of {used_up.limit} calls"
                 f" a{'n' if used_up.period == 'hour' else ''} {used_up.period} is used"

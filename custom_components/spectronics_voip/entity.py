@@ -22,7 +22,7 @@ from .const import (
     RING_FIRST_OPTIONS,
     RING_MY_EXTENSION,
 )
-from .dialer import Contact, SpectronicsConfigEntry, SpectronicsDialer, ring_first
+from .dialer import SpectronicsConfigEntry, SpectronicsDialer, ring_first
 
 # A contact device's model says which phone its calls ring first.
 CONTACT_MODELS: dict[str, str] = {
@@ -142,13 +142,14 @@ class SpectronicsContactEntity(SpectronicsEntity):
         """Return the contact as it is now (a change applies to the next call)."""
         return self.entry.subentries[self.subentry_id]
 
-    @property
-    def contact(self) -> Contact:
-        """Return the contact as it is now: its name, device and first leg."""
+    async def async_call(self, cidname: str | None = None) -> None:
+        """Place the contact's call as it is now (a change applies to the next)."""
         device = self.device_entry
-        subentry = self.subentry
-        return Contact(
-            subentry.title, device.id if device else None, ring_first(subentry)
+        await self.dialer.async_call_contact(
+            self.subentry,
+            device.id if device else None,
+            cidname=cidname,
+            context=self._context,
         )
 
 

@@ -14,7 +14,7 @@ from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers import config_validation as cv, entity_registry as er, intent
 
 from .const import CONTACT_RINGS_FIRST, DOMAIN
-from .dialer import Contact, SpectronicsConfigEntry, ring_first
+from .dialer import SpectronicsConfigEntry
 
 INTENT_CALL_CONTACT: Final = "SpectronicsCallContact"
 # The assistant an intent is checked against when it names none (Assist).
@@ -92,13 +92,9 @@ class CallContactIntentHandler(intent.IntentHandler):
             raise intent.IntentHandleError(f"More than one contact is called {name}")
         [(title, entry, subentry_id, button)] = matches
         subentry = entry.subentries[subentry_id]
-        dialer = entry.runtime_data
-        kind = ring_first(subentry)
         try:
-            result = await dialer.async_call(
-                dialer.contact_request(subentry),
-                contact=Contact(title, button.device_id, kind),
-                context=intent_obj.context,
+            result = await entry.runtime_data.async_call_contact(
+                subentry, button.device_id, context=intent_obj.context
             )
         except HomeAssistantError as err:
             # Refused (allowed numbers, budget, Stop) or failed: say why.
@@ -106,7 +102,7 @@ class CallContactIntentHandler(intent.IntentHandler):
         response = intent_obj.create_response()
         if result.suppressed:
             speech = f"{title} was called moments ago; not calling again"
-        elif kind in CONTACT_RINGS_FIRST:
+        elif result.ring_first in CONTACT_RINGS_FIRST:
             speech = f"Ringing {title}'s phone"
         else:
             speech = f"Calling {title}"

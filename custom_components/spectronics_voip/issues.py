@@ -116,7 +116,7 @@ def async_watch_budget(
                     "title": entry.title,
                     "count": str(count),
                     "limit": str(used_up.limit),
-                    "time": f"{dt_util.as_local(used_up.frees_at):%H:%M:%S on %Y-%m-%d}",
+                    "time": used_up.frees_at_text,
                 },
             )
 

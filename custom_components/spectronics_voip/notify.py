@@ -50,8 +50,4 @@ class SpectronicsNotifyEntity(SpectronicsContactEntity, NotifyEntity):
     async def async_send_message(self, message: str, title: str | None = None) -> None:
         """Place the contact's call with the title, else the message, as caller name."""
         cidname = fit_cidname(title or "") or fit_cidname(message)
-        await self.dialer.async_call(
-            self.dialer.contact_request(self.subentry, cidname),
-            contact=self.contact,
-            context=self._context,
-        )
+        await self.async_call(cidname)

@@ -243,7 +243,7 @@ def _attempts(
                         "title": entry.title,
                     },
                 )
-            if (kind := ring_first(subentry)) not in CONTACT_RINGS_FIRST:
+            if ring_first(subentry) not in CONTACT_RINGS_FIRST:
                 # Its call rings your extension first: the answer would be yours.
                 raise ServiceValidationError(
                     translation_domain=DOMAIN,
@@ -254,7 +254,7 @@ def _attempts(
             attempts.append(
                 (
                     replace(request, wait=True),
-                    Contact(subentry.title, contact.device_id, kind),
+                    Contact.of(subentry, contact.device_id),
                 )
             )
     else:

@@ -4,14 +4,20 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable, Mapping
+from datetime import timedelta
 import json
 from pathlib import Path
 import socket
 from typing import Any
 
-from pytest_homeassistant_custom_component.common import MockConfigEntry
+from freezegun.api import FrozenDateTimeFactory
+from pytest_homeassistant_custom_component.common import (
+    MockConfigEntry,
+    async_fire_time_changed,
+)
 
 from custom_components.spectronics_voip.const import (
+    CONF_COOLDOWN,
     CONF_EXTENSION,
     DOMAIN,
     SERVICE_PLACE_CALL,
@@ -22,13 +28,49 @@ from homeassistant.const import CONF_API_TOKEN, CONF_URL
 from homeassistant.core import Event, HomeAssistant, ServiceResponse
 from homeassistant.helpers import device_registry as dr
 
-from .simulator import ALL_TOKEN, EXTENSION
+from .simulator import ALL_TOKEN, EXTENSION, Simulator
 
 INTEGRATION = Path(__file__).parent.parent / "custom_components" / DOMAIN
 TRANSLATIONS: dict[str, Any] = json.loads(
     (INTEGRATION / "translations" / "en.json").read_text(encoding="utf-8")
 )
 EXCEPTIONS: dict[str, Any] = TRANSLATIONS["exceptions"]
+
+# The default account's counters and last call.
+TODAY = f"sensor.extension_{EXTENSION}_calls_today"
+LAST_HOUR = f"sensor.extension_{EXTENSION}_calls_in_the_last_hour"
+LAST_CALL = f"event.extension_{EXTENSION}_last_call"
+# Mum is quick dial (your extension rings first); Dad's own number rings first, so he
+# has a notify entity and may be escalated to (set_up_mum_and_dad).
+MUM_AND_DAD: dict[str, dict[str, Any]] = {
+    "Mum": {"destination": "07700900456"},
+    "Dad": {"destination": "07700900123", "ring_first": "contact_number"},
+}
+MUM = "button.mum_call"
+DAD = "button.dad_call"
+DAD_NOTIFY = "notify.dad"
+# Numbers for call_until_answered's `destinations`, by what their phone does when
+# rung first (see the simulator).
+REJECTS = "01632960486"
+TIMES_OUT = "01632960408"
+ANSWERS = "01632960123"
+# Every call result's keys, in their order.
+RESULT_KEYS = [
+    "config_entry_id",
+    "contact",
+    "ring_first",
+    "extension",
+    "destination",
+    "source",
+    "cidname",
+    "reverse",
+    "wait",
+    "rings_first",
+    "suppressed",
+    "success",
+    "message",
+    "error",
+]
 
 
 def make_entry(
@@ -89,6 +131,27 @@ async def set_up_entry(hass: HomeAssistant, entry: MockConfigEntry) -> MockConfi
     assert await hass.config_entries.async_setup(entry.entry_id)
     await hass.async_block_till_done()
     return entry
+
+
+async def set_up_mum_and_dad(
+    hass: HomeAssistant, simulator: Simulator, **options: Any
+) -> MockConfigEntry:
+    """Set up the default account with Mum and Dad, no cooldown unless `options` set one."""
+    return await set_up_entry(
+        hass,
+        make_entry(
+            simulator.url, options={CONF_COOLDOWN: 0} | options, contacts=MUM_AND_DAD
+        ),
+    )
+
+
+async def pass_time(
+    hass: HomeAssistant, freezer: FrozenDateTimeFactory, delta: timedelta
+) -> None:
+    """Let `delta` pass on the frozen clock and run what was due."""
+    freezer.tick(delta)
+    async_fire_time_changed(hass)
+    await hass.async_block_till_done()
 
 
 async def place_call(

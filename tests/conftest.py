@@ -8,10 +8,11 @@ import re
 from unittest.mock import MagicMock, patch
 
 import pytest
-from pytest_homeassistant_custom_component.common import MockConfigEntry
+from pytest_homeassistant_custom_component.common import MockConfigEntry, MockUser
 
 from custom_components.spectronics_voip.api import CallReply
 from custom_components.spectronics_voip.const import DOMAIN
+from homeassistant.auth.const import GROUP_ID_USER
 from homeassistant.core import HomeAssistant
 
 from .common import free_port, make_entry
@@ -145,3 +146,13 @@ async def init_integration(
 def closed_url(socket_enabled: None) -> str:
     """Return an API URL on a loopback port nothing listens on."""
     return f"http://127.0.0.1:{free_port()}/api/0.9.3/call"
+
+
+@pytest.fixture
+async def household_user(hass: HomeAssistant) -> MockUser:
+    """Return a user of the default non-administrator group (a household member)."""
+    group = await hass.auth.async_get_group(GROUP_ID_USER)
+    assert group is not None
+    user = MockUser(name="Household", groups=[group]).add_to_hass(hass)
+    assert not user.is_admin
+    return user

@@ -26,7 +26,14 @@ from homeassistant.core import HomeAssistant, ServiceCall
 from homeassistant.helpers import device_registry as dr, entity_registry as er
 from homeassistant.setup import async_setup_component
 
-from .common import contact_id, entry_device, free_port, make_entry, translated
+from .common import (
+    LAST_CALL,
+    contact_id,
+    entry_device,
+    free_port,
+    make_entry,
+    translated,
+)
 from .simulator import EXTENSION, OTHER_EXTENSION, Fault, Simulator
 
 ROOT = Path(__file__).parent.parent
@@ -60,7 +67,6 @@ CONTACTS: dict[str, dict[str, Any]] = {
     "Front door": {"destination": DOOR, "cidname": "FRONT DOOR"},
 }
 PANEL = "alarm_control_panel.home"
-LAST_CALL = f"event.extension_{EXTENSION}_last_call"
 NOBODY_ANSWERED = [
     {
         "action": "persistent_notification.create",

@@ -44,32 +44,26 @@ from homeassistant.setup import async_setup_component
 from homeassistant.util import dt as dt_util
 
 from .common import (
+    DAD,
+    DAD_NOTIFY,
+    LAST_CALL,
+    LAST_HOUR,
+    MUM,
+    REJECTS,
+    TIMES_OUT,
+    TODAY,
     TRANSLATIONS,
     call_result,
     make_entry,
+    pass_time,
     place_call,
     set_up_entry,
+    set_up_mum_and_dad,
     translated,
     until,
 )
 from .simulator import Fault, Simulator
 
-TODAY = "sensor.extension_1234567_calls_today"
-LAST_HOUR = "sensor.extension_1234567_calls_in_the_last_hour"
-LAST_CALL = "event.extension_1234567_last_call"
-# Mum is quick dial (your extension rings first); Dad's own number rings first, so he
-# has a notify entity and may be escalated to.
-MUM = "button.mum_call"
-DAD = "button.dad_call"
-DAD_NOTIFY = "notify.dad"
-DAD_NUMBER = "07700900123"
-CONTACTS: dict[str, dict[str, Any]] = {
-    "Mum": {"destination": "07700900456"},
-    "Dad": {"destination": DAD_NUMBER, "ring_first": "contact_number"},
-}
-# Phones rung first by call_until_answered's destinations (see the simulator).
-REJECTS = "01632960486"
-TIMES_OUT = "01632960408"
 # 04:00 in US/Pacific, the tests' time zone: local midnight is 08:00 UTC.
 NOON_UTC = "2025-03-01 12:00:00"
 # Provider replies to a call that reached it, and failed.
@@ -81,27 +75,6 @@ FAILURES: dict[str, str | Fault] = {
 }
 HOUR = {CONF_MAX_CALLS_PER_HOUR: 2, CONF_MAX_CALLS_PER_DAY: 0}
 DAY = {CONF_MAX_CALLS_PER_HOUR: 0, CONF_MAX_CALLS_PER_DAY: 2}
-
-
-async def _account(
-    hass: HomeAssistant, simulator: Simulator, **options: Any
-) -> MockConfigEntry:
-    """Set up an account with Mum and Dad, no cooldown unless `options` set one."""
-    return await set_up_entry(
-        hass,
-        make_entry(
-            simulator.url, options={CONF_COOLDOWN: 0} | options, contacts=CONTACTS
-        ),
-    )
-
-
-async def _pass(
-    hass: HomeAssistant, freezer: FrozenDateTimeFactory, delta: timedelta
-) -> None:
-    """Let `delta` pass on the frozen clock and run what was due."""
-    freezer.tick(delta)
-    async_fire_time_changed(hass)
-    await hass.async_block_till_done()
 
 
 async def _move_to(
@@ -209,6 +182,19 @@ def _stored(hass_storage: dict[str, Any], entry: MockConfigEntry) -> Any:
     return None if stored is None else stored["data"]
 
 
+def _store(
+    hass_storage: dict[str, Any], entry: MockConfigEntry, sent: list[float]
+) -> None:
+    """Store call counts for the account, as a restart finds them."""
+    key = f"{DOMAIN}.{entry.entry_id}"
+    hass_storage[key] = {
+        "version": 1,
+        "minor_version": 1,
+        "key": key,
+        "data": {"sent": sent},
+    }
+
+
 def _ts(when: str) -> float:
     """Return a UTC time as a timestamp."""
     return datetime.fromisoformat(when).replace(tzinfo=UTC).timestamp()
@@ -240,9 +226,9 @@ async def test_a_call_over_the_budget_is_not_sent(
     frees: str,
 ) -> None:
     """It raises the translated error, fires the failure event, shows as failed."""
-    await _account(hass, simulator, **options)
+    await set_up_mum_and_dad(hass, simulator, **options)
     await place_call(hass, {"destination": "2001"})
-    await _pass(hass, freezer, timedelta(minutes=10))
+    await pass_time(hass, freezer, timedelta(minutes=10))
     await place_call(hass, {"destination": "2002"})
     sent = len(simulator.requests)
     events = async_capture_events(hass, EVENT_CALL_RESULT)
@@ -283,7 +269,7 @@ async def test_an_escalation_stops_at_the_attempt_over_the_budget(
     frees: str,
 ) -> None:
     """Its response says "budget" and lists the refused attempt; no round goes on."""
-    entry = await _account(hass, simulator, **options)
+    entry = await set_up_mum_and_dad(hass, simulator, **options)
     simulator.ring_time = 0
     events = async_capture_events(hass, EVENT_CALL_RESULT)
 
@@ -321,7 +307,7 @@ async def test_an_escalation_refused_at_its_first_attempt(
     hass: HomeAssistant, simulator: Simulator
 ) -> None:
     """A contact escalation over the budget rings nobody and says why."""
-    await _account(hass, simulator, **HOUR)
+    await set_up_mum_and_dad(hass, simulator, **HOUR)
     await place_call(hass, {"destination": "2001"})
     await place_call(hass, {"destination": "2002"})
     sent = len(simulator.requests)
@@ -349,7 +335,7 @@ async def test_a_failed_call_that_reached_the_provider_counts(
     hass: HomeAssistant, simulator: Simulator, failure: str
 ) -> None:
     """It may have rung: it counts, and the next call is over a budget of one."""
-    entry = await _account(hass, simulator, **{CONF_MAX_CALLS_PER_HOUR: 1})
+    entry = await set_up_mum_and_dad(hass, simulator, **{CONF_MAX_CALLS_PER_HOUR: 1})
     simulator.ring_time = 0
     data: dict[str, Any] = {"destination": "2001"}
     if failure == "rejected":
@@ -377,7 +363,9 @@ async def test_a_call_the_cooldown_suppresses_does_not_count(
     hass: HomeAssistant, simulator: Simulator
 ) -> None:
     """An identical call within the cooldown is suppressed, not refused, not counted."""
-    await _account(hass, simulator, **{CONF_COOLDOWN: 30, CONF_MAX_CALLS_PER_HOUR: 1})
+    await set_up_mum_and_dad(
+        hass, simulator, **{CONF_COOLDOWN: 30, CONF_MAX_CALLS_PER_HOUR: 1}
+    )
 
     await place_call(hass, {"destination": "2001"})
     again = await place_call(hass, {"destination": "2001"}, return_response=True)
@@ -393,7 +381,7 @@ async def test_calls_refused_before_sending_do_not_count(
     hass: HomeAssistant, simulator: Simulator
 ) -> None:
     """A number not allowed, or not a number, sends nothing and counts nothing."""
-    await _account(
+    await set_up_mum_and_dad(
         hass,
         simulator,
         **{CONF_MAX_CALLS_PER_HOUR: 1, CONF_ALLOWED_NUMBERS: ["2001", REJECTS]},
@@ -417,7 +405,7 @@ async def test_a_call_that_never_connected_does_not_count(
     hass: HomeAssistant, simulator: Simulator, closed_url: str
 ) -> None:
     """No connection, tried three times: nothing was sent, nothing counts."""
-    entry = await _account(hass, simulator, **{CONF_MAX_CALLS_PER_HOUR: 1})
+    entry = await set_up_mum_and_dad(hass, simulator, **{CONF_MAX_CALLS_PER_HOUR: 1})
     client = entry.runtime_data.client
     client.url = closed_url
 
@@ -436,7 +424,7 @@ async def test_a_call_cancelled_while_waiting_for_a_line_does_not_count(
     hass: HomeAssistant, simulator: Simulator, hass_storage: dict[str, Any]
 ) -> None:
     """Unloading cancels a queued call (never sent) and the one ringing (counted)."""
-    entry = await _account(hass, simulator, **{CONF_MAX_CONCURRENT_CALLS: 1})
+    entry = await set_up_mum_and_dad(hass, simulator, **{CONF_MAX_CONCURRENT_CALLS: 1})
     simulator.ring_time = 30
     dialer = entry.runtime_data
     ringing = hass.async_create_task(
@@ -465,7 +453,7 @@ async def test_calls_of_every_path_add_up(
     hass: HomeAssistant, simulator: Simulator
 ) -> None:
     """A place_call, a press, a notification and an attempt use one budget of four."""
-    await _account(hass, simulator, **{CONF_MAX_CALLS_PER_HOUR: 4})
+    await set_up_mum_and_dad(hass, simulator, **{CONF_MAX_CALLS_PER_HOUR: 4})
     simulator.ring_time = 0
 
     await place_call(hass, {"destination": "2001"})
@@ -494,18 +482,18 @@ async def test_the_hourly_budget_slides(
     hass: HomeAssistant, simulator: Simulator, freezer: FrozenDateTimeFactory
 ) -> None:
     """Each call frees its place an hour after it was sent; the counter follows."""
-    await _account(hass, simulator, **HOUR)
+    await set_up_mum_and_dad(hass, simulator, **HOUR)
     await place_call(hass, {"destination": "2001"})  # 04:00
-    await _pass(hass, freezer, timedelta(minutes=30))
+    await pass_time(hass, freezer, timedelta(minutes=30))
     await place_call(hass, {"destination": "2002"})  # 04:30
-    await _pass(hass, freezer, timedelta(minutes=15))
+    await pass_time(hass, freezer, timedelta(minutes=15))
     with pytest.raises(HomeAssistantError) as exc_info:
         await place_call(hass, {"destination": "2003"})
     _assert_over_budget(exc_info.value, "hour", 2, "05:00:00 on 2025-03-01")
     assert _counts(hass) == ("2", "2")
 
     # 05:00:01: the 04:00 call left the hour, without any call to notice it.
-    await _pass(hass, freezer, timedelta(minutes=15, seconds=1))
+    await pass_time(hass, freezer, timedelta(minutes=15, seconds=1))
     assert _counts(hass) == ("1", "2")
     await place_call(hass, {"destination": "2004"})
     assert _counts(hass) == ("2", "3")
@@ -513,36 +501,29 @@ async def test_the_hourly_budget_slides(
         await place_call(hass, {"destination": "2005"})
     _assert_over_budget(exc_info.value, "hour", 2, "05:30:00 on 2025-03-01")
 
-    await _pass(hass, freezer, timedelta(minutes=30))  # 05:30:01
+    await pass_time(hass, freezer, timedelta(minutes=30))  # 05:30:01
     assert _counts(hass) == ("1", "3")
-    await _pass(hass, freezer, timedelta(minutes=30))  # 06:00:01
+    await pass_time(hass, freezer, timedelta(minutes=30))  # 06:00:01
     assert _counts(hass) == ("0", "3")
     assert [call["destination"] for call in simulator.calls] == ["2001", "2002", "2004"]
+
+
+def _starting_at(day: str, start: str, midnight: str, name: str) -> Any:
+    """Return a case of `day`, the clock frozen at `start` (UTC)."""
+    return pytest.param(
+        day, start, midnight, marks=pytest.mark.freeze_time(start), id=name
+    )
 
 
 @pytest.mark.parametrize(
     ("day", "start", "midnight"),
     [
-        pytest.param(
-            "2025-03-01",
-            "2025-03-02 07:40:00",
-            "2025-03-02 08:00:00",
-            marks=pytest.mark.freeze_time("2025-03-02 07:40:00"),
-            id="24h",
+        _starting_at("2025-03-01", "2025-03-02 07:40:00", "2025-03-02 08:00:00", "24h"),
+        _starting_at(
+            "2025-03-09", "2025-03-10 06:40:00", "2025-03-10 07:00:00", "23h-dst-starts"
         ),
-        pytest.param(
-            "2025-03-09",
-            "2025-03-10 06:40:00",
-            "2025-03-10 07:00:00",
-            marks=pytest.mark.freeze_time("2025-03-10 06:40:00"),
-            id="23h-dst-starts",
-        ),
-        pytest.param(
-            "2025-11-02",
-            "2025-11-03 07:40:00",
-            "2025-11-03 08:00:00",
-            marks=pytest.mark.freeze_time("2025-11-03 07:40:00"),
-            id="25h-dst-ends",
+        _starting_at(
+            "2025-11-02", "2025-11-03 07:40:00", "2025-11-03 08:00:00", "25h-dst-ends"
         ),
     ],
 )
@@ -560,9 +541,9 @@ async def test_the_daily_budget_resets_at_local_midnight(
         f"{day} 23:40"
     )
     assert dt_util.utcnow().timestamp() == _ts(start)
-    await _account(hass, simulator, **DAY)
+    await set_up_mum_and_dad(hass, simulator, **DAY)
     await place_call(hass, {"destination": "2001"})
-    await _pass(hass, freezer, timedelta(minutes=10))
+    await pass_time(hass, freezer, timedelta(minutes=10))
     await place_call(hass, {"destination": "2002"})
     next_day = dt_util.as_local(datetime.fromisoformat(midnight).replace(tzinfo=UTC))
     assert next_day.strftime("%H:%M:%S") == "00:00:00"
@@ -570,9 +551,9 @@ async def test_the_daily_budget_resets_at_local_midnight(
         await place_call(hass, {"destination": "2003"})
     _assert_over_budget(exc_info.value, "day", 2, f"00:00:00 on {next_day:%Y-%m-%d}")
 
-    await _pass(hass, freezer, timedelta(minutes=9, seconds=59))  # 23:59:59
+    await pass_time(hass, freezer, timedelta(minutes=9, seconds=59))  # 23:59:59
     assert _counts(hass) == ("2", "2")
-    await _pass(hass, freezer, timedelta(seconds=2))  # 00:00:01
+    await pass_time(hass, freezer, timedelta(seconds=2))  # 00:00:01
     # A new day; the hour still holds both calls.
     assert _counts(hass) == ("2", "0")
     await place_call(hass, {"destination": "2004"})
@@ -584,7 +565,7 @@ async def test_zero_turns_both_budgets_off(
     hass: HomeAssistant, simulator: Simulator
 ) -> None:
     """With 0 and 0, more calls than the default hourly budget of 60 all go."""
-    entry = await _account(
+    entry = await set_up_mum_and_dad(
         hass, simulator, **{CONF_MAX_CALLS_PER_HOUR: 0, CONF_MAX_CALLS_PER_DAY: 0}
     )
 
@@ -613,7 +594,7 @@ async def test_each_budget_on_its_own(
     refused_by: str,
 ) -> None:
     """The budget left on refuses the fourth call; when both are used up, the day's."""
-    await _account(hass, simulator, **options)
+    await set_up_mum_and_dad(hass, simulator, **options)
 
     for number in range(3):
         await place_call(hass, {"destination": f"{2000 + number}"})
@@ -646,11 +627,11 @@ async def test_the_counts_survive_a_reload(
     hass_storage: dict[str, Any],
 ) -> None:
     """Reloaded, the account still counts both calls and refuses a third."""
-    entry = await _account(hass, simulator, **HOUR)
+    entry = await set_up_mum_and_dad(hass, simulator, **HOUR)
     await place_call(hass, {"destination": "2001"})
-    await _pass(hass, freezer, timedelta(minutes=10))
+    await pass_time(hass, freezer, timedelta(minutes=10))
     await place_call(hass, {"destination": "2002"})
-    await _pass(hass, freezer, timedelta(seconds=2))  # saved 1 s after the change
+    await pass_time(hass, freezer, timedelta(seconds=2))  # saved 1 s after the change
     assert _stored(hass_storage, entry) == {
         "sent": [_ts("2025-03-01 12:00:00"), _ts("2025-03-01 12:10:00")]
     }
@@ -678,12 +659,12 @@ async def test_the_counts_survive_a_reload_right_after_a_call(
     hass_storage: dict[str, Any],
 ) -> None:
     """A reload within a second of a call still counts it."""
-    entry = await _account(hass, simulator, **HOUR)
+    entry = await set_up_mum_and_dad(hass, simulator, **HOUR)
     await place_call(hass, {"destination": "2001"})
 
     assert await hass.config_entries.async_reload(entry.entry_id)
     await hass.async_block_till_done()
-    await _pass(hass, freezer, timedelta(seconds=2))
+    await pass_time(hass, freezer, timedelta(seconds=2))
 
     assert _stored(hass_storage, entry) == {"sent": [_ts("2025-03-01 12:00:00")]}
     assert _counts(hass) == ("1", "1")
@@ -701,7 +682,6 @@ async def test_the_counts_survive_a_restart_of_home_assistant(
         simulator.url,
         options={CONF_MAX_CALLS_PER_HOUR: 2, CONF_MAX_CALLS_PER_DAY: 4},
     )
-    key = f"{DOMAIN}.{entry.entry_id}"
     # 23:00 yesterday, 01:00 today, 03:30 and 03:50 (local; it is 04:00 now).
     sent = [
         _ts("2025-03-01 07:00:00"),
@@ -709,12 +689,7 @@ async def test_the_counts_survive_a_restart_of_home_assistant(
         _ts("2025-03-01 11:30:00"),
         _ts("2025-03-01 11:50:00"),
     ]
-    hass_storage[key] = {
-        "version": 1,
-        "minor_version": 1,
-        "key": key,
-        "data": {"sent": sent},
-    }
+    _store(hass_storage, entry, sent)
 
     await set_up_entry(hass, entry)
 
@@ -730,13 +705,13 @@ async def test_the_counts_survive_a_restart_of_home_assistant(
     _assert_over_budget(exc_info.value, "hour", 2, "04:30:00 on 2025-03-01")
     assert simulator.calls == []
 
-    await _pass(hass, freezer, timedelta(minutes=30))
+    await pass_time(hass, freezer, timedelta(minutes=30))
     assert _counts(hass) == ("1", "3")
     await place_call(hass, {"destination": "2002"})
     with pytest.raises(HomeAssistantError) as exc_info:
         await place_call(hass, {"destination": "2003"})
     _assert_over_budget(exc_info.value, "day", 4, "00:00:00 on 2025-03-02")
-    await _pass(hass, freezer, timedelta(seconds=2))
+    await pass_time(hass, freezer, timedelta(seconds=2))
     # Yesterday's call is no longer kept.
     assert _stored(hass_storage, entry) == {
         "sent": [*sent[1:], _ts("2025-03-01 12:30:00")]
@@ -749,13 +724,9 @@ async def test_a_used_up_budget_that_freed_during_a_restart(
 ) -> None:
     """Its repair issue, raised before the restart, goes at start."""
     entry = make_entry(simulator.url, options=HOUR)
-    key = f"{DOMAIN}.{entry.entry_id}"
-    hass_storage[key] = {
-        "version": 1,
-        "minor_version": 1,
-        "key": key,
-        "data": {"sent": [_ts("2025-03-01 10:00:00"), _ts("2025-03-01 10:30:00")]},
-    }
+    _store(
+        hass_storage, entry, [_ts("2025-03-01 10:00:00"), _ts("2025-03-01 10:30:00")]
+    )
     issue_id = f"hourly_budget_used_up_{entry.entry_id}"
     ir.async_create_issue(
         hass,
@@ -777,7 +748,7 @@ async def test_the_counts_are_saved_on_the_final_write(
     hass: HomeAssistant, simulator: Simulator, hass_storage: dict[str, Any]
 ) -> None:
     """Home Assistant stopping within the second after a call saves its count."""
-    entry = await _account(hass, simulator)
+    entry = await set_up_mum_and_dad(hass, simulator)
     await place_call(hass, {"destination": "2001"})
     assert _stored(hass_storage, entry) is None
 
@@ -795,9 +766,9 @@ async def test_a_removed_entry_removes_its_stored_counts(
     hass_storage: dict[str, Any],
 ) -> None:
     """The counts are stored under the entry's id, and removed with it."""
-    entry = await _account(hass, simulator)
+    entry = await set_up_mum_and_dad(hass, simulator)
     await place_call(hass, {"destination": "2001"})
-    await _pass(hass, freezer, timedelta(seconds=2))
+    await pass_time(hass, freezer, timedelta(seconds=2))
     assert _stored(hass_storage, entry) == {"sent": [_ts("2025-03-01 12:00:00")]}
 
     assert await hass.config_entries.async_remove(entry.entry_id)
@@ -818,12 +789,12 @@ async def test_an_entry_removed_right_after_a_call_leaves_no_counts(
     hass_storage: dict[str, Any],
 ) -> None:
     """Removed within a second of a call, nothing of the entry stays stored."""
-    entry = await _account(hass, simulator)
+    entry = await set_up_mum_and_dad(hass, simulator)
     await place_call(hass, {"destination": "2001"})
 
     assert await hass.config_entries.async_remove(entry.entry_id)
     await hass.async_block_till_done()
-    await _pass(hass, freezer, timedelta(seconds=2))
+    await pass_time(hass, freezer, timedelta(seconds=2))
     hass.bus.async_fire(EVENT_HOMEASSISTANT_FINAL_WRITE)
     await hass.async_block_till_done()
 
@@ -855,11 +826,11 @@ async def test_the_repair_comes_with_a_used_up_budget_and_goes_with_time(
     later: str,
 ) -> None:
     """A warning names the budget, the count and when it frees; it goes by itself."""
-    entry = await _account(hass, simulator, **options)
+    entry = await set_up_mum_and_dad(hass, simulator, **options)
     updates = async_capture_events(hass, ir.EVENT_REPAIRS_ISSUE_REGISTRY_UPDATED)
     await place_call(hass, {"destination": "2001"})
     assert _budget_issues(hass) == []
-    await _pass(hass, freezer, timedelta(minutes=10))
+    await pass_time(hass, freezer, timedelta(minutes=10))
 
     await place_call(hass, {"destination": "2002"})
 
@@ -881,7 +852,7 @@ async def test_the_repair_comes_with_a_used_up_budget_and_goes_with_time(
     # A refused call changes nothing.
     with pytest.raises(HomeAssistantError):
         await place_call(hass, {"destination": "2003"})
-    await _pass(hass, freezer, timedelta(minutes=1))
+    await pass_time(hass, freezer, timedelta(minutes=1))
     assert _issue(hass, period, entry).translation_placeholders == (
         issue.translation_placeholders
     )
@@ -909,9 +880,9 @@ async def test_changing_the_budget_in_the_options_updates_the_repair(
 ) -> None:
     """Raised or turned off, the issue goes at once; lowered below the count, it comes."""
     other = CONF_MAX_CALLS_PER_DAY if period == "hour" else CONF_MAX_CALLS_PER_HOUR
-    entry = await _account(hass, simulator, **{limit: 2, other: 0})
+    entry = await set_up_mum_and_dad(hass, simulator, **{limit: 2, other: 0})
     await place_call(hass, {"destination": "2001"})
-    await _pass(hass, freezer, timedelta(minutes=10))
+    await pass_time(hass, freezer, timedelta(minutes=10))
     await place_call(hass, {"destination": "2002"})
     assert _issue(hass, period, entry)
 
@@ -943,7 +914,7 @@ async def test_removing_the_account_removes_its_budget_repair(
     hass: HomeAssistant, simulator: Simulator
 ) -> None:
     """The issue goes with its account."""
-    entry = await _account(hass, simulator, **{CONF_MAX_CALLS_PER_DAY: 1})
+    entry = await set_up_mum_and_dad(hass, simulator, **{CONF_MAX_CALLS_PER_DAY: 1})
     await place_call(hass, {"destination": "2001"})
     assert _issue(hass, "day", entry)
 

@@ -57,6 +57,7 @@ from homeassistant.setup import async_setup_component
 
 from .common import (
     EXCEPTIONS,
+    LAST_CALL,
     TRANSLATIONS,
     contact_id,
     entry_device,
@@ -68,7 +69,6 @@ from .simulator import ALL_TOKEN, EXTENSION, OTHER_EXTENSION, Simulator
 
 STRINGS: dict[str, Any] = TRANSLATIONS["config_subentries"][SUBENTRY_CONTACT]
 KIND_LABELS: dict[str, str] = TRANSLATIONS["selector"][CONF_RING_FIRST]["options"]
-LAST_CALL = "event.extension_1234567_last_call"
 # The fields of each kind's step, in the order the form shows them.
 KIND_FIELDS: dict[str, list[str]] = {
     RING_MY_EXTENSION: [CONF_DESTINATION, CONF_CIDNAME, CONF_WAIT, CONF_EXTENSION],

@@ -11,7 +11,6 @@ import pytest
 from pytest_homeassistant_custom_component.common import (
     MockConfigEntry,
     async_capture_events,
-    async_fire_time_changed,
 )
 from pytest_homeassistant_custom_component.components.diagnostics import (
     get_diagnostics_for_config_entry,
@@ -28,11 +27,19 @@ from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers import entity_registry as er
 
-from .common import INTEGRATION, TRANSLATIONS, entry_device, make_entry, place_call
+from .common import (
+    INTEGRATION,
+    LAST_HOUR,
+    TODAY,
+    TRANSLATIONS,
+    entry_device,
+    make_entry,
+    pass_time,
+    place_call,
+    set_up_entry,
+)
 from .simulator import Simulator
 
-TODAY = "sensor.extension_1234567_calls_today"
-LAST_HOUR = "sensor.extension_1234567_calls_in_the_last_hour"
 # 23:30 in US/Pacific, the tests' time zone.
 LATE_UTC = "2025-03-02 07:30:00"
 
@@ -41,11 +48,9 @@ async def _account(
     hass: HomeAssistant, simulator: Simulator, **options: Any
 ) -> MockConfigEntry:
     """Set up an account with these options and no cooldown."""
-    entry = make_entry(simulator.url, options={CONF_COOLDOWN: 0} | options)
-    entry.add_to_hass(hass)
-    assert await hass.config_entries.async_setup(entry.entry_id)
-    await hass.async_block_till_done()
-    return entry
+    return await set_up_entry(
+        hass, make_entry(simulator.url, options={CONF_COOLDOWN: 0} | options)
+    )
 
 
 def _attributes(hass: HomeAssistant, entity_id: str) -> tuple[str, dict[str, Any]]:
@@ -53,15 +58,6 @@ def _attributes(hass: HomeAssistant, entity_id: str) -> tuple[str, dict[str, Any
     state = hass.states.get(entity_id)
     assert state is not None
     return state.state, dict(state.attributes)
-
-
-async def _pass(
-    hass: HomeAssistant, freezer: FrozenDateTimeFactory, delta: timedelta
-) -> None:
-    """Let `delta` pass on the frozen clock and run what was due."""
-    freezer.tick(delta)
-    async_fire_time_changed(hass)
-    await hass.async_block_till_done()
 
 
 async def test_the_counters(hass: HomeAssistant, simulator: Simulator) -> None:
@@ -138,16 +134,16 @@ async def test_the_counters_follow_the_hour_and_the_day(
     """A 23:30 call leaves today at midnight and the last hour at 00:30."""
     await _account(hass, simulator)
     await place_call(hass, {"destination": "2001"})
-    await _pass(hass, freezer, timedelta(minutes=20))
+    await pass_time(hass, freezer, timedelta(minutes=20))
     await place_call(hass, {"destination": "2002"})  # 23:50
     assert (_attributes(hass, LAST_HOUR)[0], _attributes(hass, TODAY)[0]) == ("2", "2")
     changes = async_capture_events(hass, EVENT_STATE_CHANGED)
 
-    await _pass(hass, freezer, timedelta(minutes=10, seconds=1))  # 00:00:01
+    await pass_time(hass, freezer, timedelta(minutes=10, seconds=1))  # 00:00:01
     assert (_attributes(hass, LAST_HOUR)[0], _attributes(hass, TODAY)[0]) == ("2", "0")
-    await _pass(hass, freezer, timedelta(minutes=30))  # 00:30:01
+    await pass_time(hass, freezer, timedelta(minutes=30))  # 00:30:01
     assert (_attributes(hass, LAST_HOUR)[0], _attributes(hass, TODAY)[0]) == ("1", "0")
-    await _pass(hass, freezer, timedelta(minutes=20))  # 00:50:01
+    await pass_time(hass, freezer, timedelta(minutes=20))  # 00:50:01
     assert (_attributes(hass, LAST_HOUR)[0], _attributes(hass, TODAY)[0]) == ("0", "0")
 
     # Each change written once: today at midnight, the hour at 00:30 and 00:50.

@@ -21,13 +21,12 @@ from homeassistant.core import Context, HomeAssistant
 from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers import device_registry as dr, entity_registry as er
 
-from .common import contact_id, entry_device, make_entry, place_call
+from .common import LAST_CALL, contact_id, entry_device, make_entry, place_call
 from .simulator import EXTENSION, OTHER_EXTENSION, Simulator
 
 MUM = "07700900123"
 DOOR = "2001"
 GRAN = OTHER_EXTENSION
-LAST_CALL = "event.extension_1234567_last_call"
 # One contact of each kind: Mum's number rings first, then your extension; Front
 # door is quick dial (your extension first); Gran's own extension rings first.
 CONTACTS: dict[str, dict[str, Any]] = {

@@ -42,7 +42,6 @@ from custom_components.spectronics_voip.const import (
     SERVICE_PLACE_CALL,
 )
 from custom_components.spectronics_voip.services import CALL_UNTIL_ANSWERED_SCHEMA
-from homeassistant.auth.const import GROUP_ID_USER
 from homeassistant.config_entries import SOURCE_REAUTH, ConfigSubentryData
 from homeassistant.const import ATTR_ENTITY_ID, STATE_OFF
 from homeassistant.core import Context, Event, HomeAssistant, callback
@@ -56,7 +55,14 @@ from homeassistant.helpers import entity_registry as er
 from homeassistant.setup import async_setup_component
 
 from .common import (
+    ANSWERS,
+    DAD,
     INTEGRATION,
+    LAST_CALL,
+    MUM,
+    REJECTS,
+    RESULT_KEYS,
+    TIMES_OUT,
     TRANSLATIONS,
     call_result,
     make_entry,
@@ -75,12 +81,10 @@ from .simulator import (
     Simulator,
 )
 
-MUM = "button.mum_call"
-DAD = "button.dad_call"
+# The contacts' buttons (MUM and DAD are in .common).
 GRAN = "button.gran_call"
 PLUMBER = "button.plumber_call"
 OFFICE = "button.office_call"
-LAST_CALL = "event.extension_1234567_last_call"
 # Mum's number rejects (the simulator rejects a number ending in 486); Dad's and
 # Gran's phones answer. Dad is connected to his own "connect to", Mum and Gran to the
 # account's (its option, else its extension). Plumber is quick dial.
@@ -104,29 +108,8 @@ FAMILY: dict[str, dict[str, Any]] = {
     },
     "Plumber": {"destination": PLUMBER_NUMBER},
 }
-# Numbers for `destinations`, by what their phone does when rung first.
-REJECTS = "01632960486"
-TIMES_OUT = "01632960408"
-ANSWERS = "01632960123"
 # What the account option "connect to" is set to where a test sets it.
 OPTION_CONNECT_TO = "07700900999"
-# Every call result's keys, in their order.
-RESULT_KEYS = [
-    "config_entry_id",
-    "contact",
-    "ring_first",
-    "extension",
-    "destination",
-    "source",
-    "cidname",
-    "reverse",
-    "wait",
-    "rings_first",
-    "suppressed",
-    "success",
-    "message",
-    "error",
-]
 
 
 class TimedSimulator(Simulator):
@@ -176,16 +159,6 @@ async def office_entry(
         },
     )
     return await set_up_entry(hass, entry)
-
-
-@pytest.fixture
-async def household_user(hass: HomeAssistant) -> MockUser:
-    """Return a user of the default non-administrator group (a household member)."""
-    group = await hass.auth.async_get_group(GROUP_ID_USER)
-    assert group is not None
-    user = MockUser(name="Household", groups=[group]).add_to_hass(hass)
-    assert not user.is_admin
-    return user
 
 
 async def _set_options(

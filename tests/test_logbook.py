@@ -20,10 +20,8 @@ from homeassistant.exceptions import HomeAssistantError
 from homeassistant.setup import async_setup_component
 from homeassistant.util import dt as dt_util
 
-from .common import contact_id, entry_device, make_entry, place_call
+from .common import LAST_CALL, contact_id, entry_device, make_entry, place_call
 from .simulator import Simulator
-
-LAST_CALL = "event.extension_1234567_last_call"
 
 
 @pytest.fixture(autouse=True)

@@ -37,6 +37,7 @@ from homeassistant.data_entry_flow import FlowResultType
 from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
 
 from .common import (
+    LAST_CALL,
     call_result,
     free_port,
     make_entry,
@@ -45,8 +46,6 @@ from .common import (
     translated,
 )
 from .simulator import EXTENSION, PATH, Fault, Simulator
-
-LAST_CALL = "event.extension_1234567_last_call"
 
 
 async def _account(

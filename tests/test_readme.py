@@ -38,7 +38,6 @@ PAGES = [README, *sorted(DOCS.glob("*.md"))]
 MOBILE = "+447700900123"
 ME = "07700900001"
 PARTNER = "07700900486"  # rejects when rung first
-LAST_CALL = f"event.extension_{EXTENSION}_last_call"
 
 
 def _examples() -> list[tuple[str, Any]]:

@@ -30,7 +30,6 @@ from custom_components.spectronics_voip.const import (
     STOPPED_MESSAGE,
 )
 from custom_components.spectronics_voip.dialer import CallsStoppedError, LineLimiter
-from homeassistant.auth.const import GROUP_ID_USER
 from homeassistant.const import ATTR_ENTITY_ID
 from homeassistant.core import Context, HomeAssistant
 from homeassistant.exceptions import (
@@ -41,12 +40,18 @@ from homeassistant.exceptions import (
 from homeassistant.setup import async_setup_component
 
 from .common import (
+    ANSWERS,
+    DAD_NOTIFY,
     INTEGRATION,
+    MUM,
+    REJECTS,
+    TODAY,
     TRANSLATIONS,
     call_result,
     make_entry,
     place_call,
     set_up_entry,
+    set_up_mum_and_dad,
     translated,
     until,
 )
@@ -54,29 +59,6 @@ from .simulator import OTHER_EXTENSION, SINGLE_TOKEN, Simulator
 
 STOP = "button.extension_1234567_stop_calls"
 OFFICE_STOP = "button.extension_7654321_stop_calls"
-TODAY = "sensor.extension_1234567_calls_today"
-MUM = "button.mum_call"
-DAD_NOTIFY = "notify.dad"
-DAD_NUMBER = "07700900123"
-CONTACTS: dict[str, dict[str, Any]] = {
-    "Mum": {"destination": "07700900456"},
-    "Dad": {"destination": DAD_NUMBER, "ring_first": "contact_number"},
-}
-# Phones rung first by call_until_answered's destinations (see the simulator).
-REJECTS = "01632960486"
-ANSWERS = "01632960123"
-
-
-async def _account(
-    hass: HomeAssistant, simulator: Simulator, **options: Any
-) -> MockConfigEntry:
-    """Set up the account of extension 1234567 with Mum and Dad, no cooldown."""
-    return await set_up_entry(
-        hass,
-        make_entry(
-            simulator.url, options={CONF_COOLDOWN: 0} | options, contacts=CONTACTS
-        ),
-    )
 
 
 async def _office(hass: HomeAssistant, simulator: Simulator) -> MockConfigEntry:
@@ -85,16 +67,6 @@ async def _office(hass: HomeAssistant, simulator: Simulator) -> MockConfigEntry:
         hass,
         make_entry(simulator.url, extension=OTHER_EXTENSION, token=SINGLE_TOKEN),
     )
-
-
-@pytest.fixture
-async def household_user(hass: HomeAssistant) -> MockUser:
-    """Return a user of the default non-administrator group (a household member)."""
-    group = await hass.auth.async_get_group(GROUP_ID_USER)
-    assert group is not None
-    user = MockUser(name="Household", groups=[group]).add_to_hass(hass)
-    assert not user.is_admin
-    return user
 
 
 async def _stop(
@@ -200,7 +172,7 @@ async def test_stop_while_an_attempt_rings(
     hass: HomeAssistant, simulator: Simulator, how: str
 ) -> None:
     """The attempt at the provider rings on; no attempt starts after it."""
-    await _account(hass, simulator)
+    await set_up_mum_and_dad(hass, simulator)
     simulator.ring_time = 0.5
     escalation = _start_escalation(
         hass, {"destinations": [REJECTS, ANSWERS], "rounds": 3}
@@ -223,7 +195,7 @@ async def test_stop_while_an_attempt_rings(
 
 async def test_stop_during_the_delay(hass: HomeAssistant, simulator: Simulator) -> None:
     """Stopped between two attempts, the escalation ends at once, not after the delay."""
-    await _account(hass, simulator)
+    await set_up_mum_and_dad(hass, simulator)
     events = async_capture_events(hass, EVENT_CALL_RESULT)
     escalation = _start_escalation(
         hass, {"destinations": [REJECTS, ANSWERS], "delay": 600}
@@ -247,7 +219,7 @@ async def test_stop_during_the_last_attempt(
     hass: HomeAssistant, simulator: Simulator, stop: bool
 ) -> None:
     """Stopped while its last attempt rings, an unanswered escalation says so."""
-    await _account(hass, simulator)
+    await set_up_mum_and_dad(hass, simulator)
     simulator.ring_time = 0.5
     escalation = _start_escalation(hass, {"destinations": [REJECTS]})
     await until(lambda: simulator.in_flight)
@@ -265,7 +237,7 @@ async def test_an_answer_after_the_stop_is_still_the_answer(
     hass: HomeAssistant, simulator: Simulator
 ) -> None:
     """The attempt ringing when Stop is pressed answers: the escalation succeeded."""
-    await _account(hass, simulator)
+    await set_up_mum_and_dad(hass, simulator)
     simulator.ring_time = 0.5
     escalation = _start_escalation(hass, {"destinations": [ANSWERS, REJECTS]})
     await until(lambda: simulator.in_flight)
@@ -289,7 +261,7 @@ async def test_stop_drops_every_call_waiting_for_a_line(
     hass: HomeAssistant, simulator: Simulator, how: str
 ) -> None:
     """None of the queued calls is sent; each is reported once; the ringing one rings on."""
-    entry = await _account(hass, simulator, **{CONF_MAX_CONCURRENT_CALLS: 1})
+    entry = await set_up_mum_and_dad(hass, simulator, **{CONF_MAX_CONCURRENT_CALLS: 1})
     simulator.ring_time = 1
     events = async_capture_events(hass, EVENT_CALL_RESULT)
     ringing = _start_call(hass, {"destination": "2001", "wait": True})
@@ -347,7 +319,7 @@ async def test_the_stop_response_counts_escalations_and_dropped_calls(
     hass: HomeAssistant, simulator: Simulator
 ) -> None:
     """An escalation whose attempt waits for a line is counted in both."""
-    entry = await _account(hass, simulator, **{CONF_MAX_CONCURRENT_CALLS: 1})
+    entry = await set_up_mum_and_dad(hass, simulator, **{CONF_MAX_CONCURRENT_CALLS: 1})
     simulator.ring_time = 1
     ringing = _start_call(hass, {"destination": "2001", "wait": True})
     await until(lambda: simulator.in_flight)
@@ -372,7 +344,7 @@ async def test_stop_drops_a_call_waiting_for_an_identical_one(
     hass: HomeAssistant, simulator: Simulator
 ) -> None:
     """A call held behind the identical call in flight is dropped too, never sent."""
-    entry = await _account(hass, simulator, **{CONF_COOLDOWN: 30})
+    entry = await set_up_mum_and_dad(hass, simulator, **{CONF_COOLDOWN: 30})
     simulator.ring_time = 1
     data = {"source": "2001486", "destination": "2000", "wait": True}
     ringing = _start_call(hass, data)
@@ -395,7 +367,7 @@ async def test_stop_drops_a_call_waiting_to_try_again(
     hass: HomeAssistant, simulator: Simulator, closed_url: str
 ) -> None:
     """A call waiting to try a connection again is dropped, never sent, not counted."""
-    entry = await _account(hass, simulator)
+    entry = await set_up_mum_and_dad(hass, simulator)
     dialer = entry.runtime_data
     dialer.retry_delays = (60,)
     dialer.client.url = closed_url
@@ -422,7 +394,7 @@ async def test_stop_calls_without_an_account_stops_every_account(
     hass: HomeAssistant, simulator: Simulator
 ) -> None:
     """Both accounts' escalations end; the response adds them up."""
-    home = await _account(hass, simulator)
+    home = await set_up_mum_and_dad(hass, simulator)
     office = await _office(hass, simulator)
     events = async_capture_events(hass, EVENT_CALL_RESULT)
     escalations = [
@@ -455,7 +427,7 @@ async def test_stop_calls_of_one_account(
     hass: HomeAssistant, simulator: Simulator, how: str
 ) -> None:
     """Stopping one account leaves the other's escalation running."""
-    home = await _account(hass, simulator)
+    home = await set_up_mum_and_dad(hass, simulator)
     office = await _office(hass, simulator)
     events = async_capture_events(hass, EVENT_CALL_RESULT)
     home_escalation, office_escalation = (
@@ -495,7 +467,7 @@ async def test_stop_calls_with_nothing_to_stop(
     """Nothing running: zero of each; no response unless asked; no account: zero."""
     assert await async_setup_component(hass, DOMAIN, {})
     assert await _stop(hass) == {"escalations": 0, "calls": 0}
-    entry = await _account(hass, simulator)
+    entry = await set_up_mum_and_dad(hass, simulator)
 
     assert await _stop(hass) == {"escalations": 0, "calls": 0}
     assert await _stop(hass, {"config_entry_id": entry.entry_id}) == {
@@ -510,7 +482,7 @@ async def test_stop_calls_of_an_unknown_or_unloaded_account(
     hass: HomeAssistant, simulator: Simulator
 ) -> None:
     """Naming an account that does not exist, or is not loaded, is refused."""
-    entry = await _account(hass, simulator)
+    entry = await set_up_mum_and_dad(hass, simulator)
     with pytest.raises(ServiceValidationError) as exc_info:
         await _stop(hass, {"config_entry_id": "nope"})
     assert exc_info.value.translation_key == "entry_not_found"
@@ -526,7 +498,7 @@ async def test_calls_after_a_stop_are_sent(
     hass: HomeAssistant, simulator: Simulator, how: str
 ) -> None:
     """Stop calls refuses nothing new: a call and a whole escalation go after it."""
-    await _account(hass, simulator)
+    await set_up_mum_and_dad(hass, simulator)
     simulator.ring_time = 0
     escalation = _start_escalation(
         hass, {"destinations": [REJECTS, ANSWERS], "delay": 600}
@@ -558,7 +530,7 @@ async def test_a_household_member_may_stop_calls(
     how: str,
 ) -> None:
     """With admin_only on, a non-administrator may not call but may stop calls."""
-    await _account(hass, simulator)
+    await set_up_mum_and_dad(hass, simulator)
     context = Context(user_id=household_user.id)
     with pytest.raises(Unauthorized):
         await hass.services.async_call(
@@ -586,7 +558,7 @@ async def test_a_read_only_user_may_run_stop_calls(
     hass: HomeAssistant, simulator: Simulator, hass_read_only_user: MockUser
 ) -> None:
     """Even a read-only user's stop_calls ends the escalation."""
-    await _account(hass, simulator)
+    await set_up_mum_and_dad(hass, simulator)
     events = async_capture_events(hass, EVENT_CALL_RESULT)
     escalation = _start_escalation(
         hass, {"destinations": [REJECTS, ANSWERS], "delay": 600}
@@ -606,7 +578,7 @@ async def test_a_read_only_user_may_run_stop_calls(
 
 async def test_the_stop_calls_button(hass: HomeAssistant, simulator: Simulator) -> None:
     """Each account has one, on its own device, named and with an icon."""
-    await _account(hass, simulator)
+    await set_up_mum_and_dad(hass, simulator)
     await _office(hass, simulator)
 
     for entity_id in (STOP, OFFICE_STOP):

@@ -72,6 +72,18 @@ def account(
     )
 
 
+def _other_account(
+    url: str, unique_id: str, label: str, options: dict[str, Any]
+) -> MockConfigEntry:
+    """Return one of the accounts besides the benchmark's, its title saying what it is."""
+    return account(
+        url,
+        unique_id=unique_id,
+        title=f"Extension {EXTENSION} ({label})",
+        options=options,
+    )
+
+
 @dataclass(frozen=True, slots=True)
 class Accounts:
     """The accounts the calls go through, and the contact's entities."""
@@ -153,35 +165,12 @@ async def set_up(
         await hass.async_block_till_done()
         for _ in range(reloads):
             assert await hass.config_entries.async_reload(entry.entry_id)
-    rails = account(
-        url,
-        unique_id=RAILS_UNIQUE_ID,
-        title=f"Extension {EXTENSION} (default rails)",
-        options=RAILS_OPTIONS,
-    )
-    queue = account(
-        url,
-        unique_id=QUEUE_UNIQUE_ID,
-        title=f"Extension {EXTENSION} (queue, default rails)",
-        options=QUEUE_OPTIONS,
-    )
-    budget_on = account(
-        url,
-        unique_id=BUDGET_ON_UNIQUE_ID,
-        title=f"Extension {EXTENSION} (budget on)",
-        options=BUDGET_ON_OPTIONS,
-    )
-    budget_off = account(
-        url,
-        unique_id=BUDGET_OFF_UNIQUE_ID,
-        title=f"Extension {EXTENSION} (budget off)",
-        options=BENCH_OPTIONS,
-    )
-    flood = account(
-        url,
-        unique_id=FLOOD_UNIQUE_ID,
-        title=f"Extension {EXTENSION} (flood, default rails, small budget)",
-        options=FLOOD_OPTIONS,
+    rails = _other_account(url, RAILS_UNIQUE_ID, "default rails", RAILS_OPTIONS)
+    queue = _other_account(url, QUEUE_UNIQUE_ID, "queue, default rails", QUEUE_OPTIONS)
+    budget_on = _other_account(url, BUDGET_ON_UNIQUE_ID, "budget on", BUDGET_ON_OPTIONS)
+    budget_off = _other_account(url, BUDGET_OFF_UNIQUE_ID, "budget off", BENCH_OPTIONS)
+    flood = _other_account(
+        url, FLOOD_UNIQUE_ID, "flood, default rails, small budget", FLOOD_OPTIONS
     )
     for other in (rails, queue, budget_on, budget_off, flood):
         other.add_to_hass(hass)

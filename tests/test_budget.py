@@ -646,11 +646,9 @@ async def test_the_counts_survive_a_reload(
     assert len(simulator.calls) == 2
 
 
-# BUG (kept failing on purpose): the counts are saved 1 s after a change by the
-# dialer's own Store; an unload neither saves them at once nor cancels that delayed
-# save. The reloaded account loads the counts as they were before the call, and the
-# old dialer's save (then the new one's) writes over them: the call is forgotten.
-# A reload loop within a second of each call resets the budget.
+# The counts are saved 1 s after a change; an unload saves them at once and cancels
+# that delayed save, so a reload right after a call (a reload loop, say) does not
+# forget the call and reset the budget.
 @pytest.mark.freeze_time(NOON_UTC)
 async def test_the_counts_survive_a_reload_right_after_a_call(
     hass: HomeAssistant,
@@ -777,10 +775,9 @@ async def test_a_removed_entry_removes_its_stored_counts(
     assert _stored(hass_storage, entry) is None
 
 
-# BUG (kept failing on purpose): removing the entry removes the stored counts, but
-# the unloaded dialer's delayed save (1 s after its last call) still runs afterwards,
-# and on Home Assistant's final write: the removed entry's counts are written back
-# to .storage/spectronics_voip.<entry_id>, where nothing removes them again.
+# Removing the entry removes its stored counts; the unloaded dialer saves nothing
+# after that (no delayed save, nothing on Home Assistant's final write), so the
+# counts are not written back to .storage/spectronics_voip.<entry_id>.
 @pytest.mark.freeze_time(NOON_UTC)
 async def test_an_entry_removed_right_after_a_call_leaves_no_counts(
     hass: HomeAssistant,

@@ -156,13 +156,10 @@ async def test_the_counters_follow_the_hour_and_the_day(
     assert counters == [(TODAY, "0"), (LAST_HOUR, "1"), (LAST_HOUR, "0")]
 
 
-# BUG (kept failing on purpose): a call is counted before it is sent (while it waits
-# for a line, or for a retry) and taken back if it never reached the provider. "Calls
-# today" has state class total_increasing, so the drop that follows (here 1 -> 0 for
-# a call that never connected; also for each call Stop calls drops, or an unload
-# cancels, while queued) is read by the statistics as a meter reset (a drop of more
-# than 10 %: the sum grows again by the new state) or logged as "not strictly
-# increasing, please create a bug report" (a smaller drop).
+# A call is reserved against the budget while it is sent, and counted only once it
+# may have reached the provider: "Calls today" (state class total_increasing) never
+# drops during the day, which the statistics would read as a meter reset (a drop of
+# more than 10 %) or log as "not strictly increasing" (a smaller one).
 async def test_calls_today_never_goes_down_during_the_day(
     hass: HomeAssistant, simulator: Simulator, closed_url: str
 ) -> None:

@@ -336,10 +336,9 @@ async def test_the_stop_response_counts_escalations_and_dropped_calls(
     assert await _stop(hass) == {"escalations": 0, "calls": 0}
 
 
-# BUG (kept failing on purpose): a call identical to one in flight waits for it in
-# the cooldown (Cooldown.async_held_back), before it is counted or queued for a line.
-# Stop calls does not see it: the stop reports 0 dropped calls, and once the call in
-# flight fails (here: rejected), the waiting call is sent after the Stop.
+# A call identical to one in flight waits for it in the cooldown, before it is
+# counted or queued for a line: Stop calls drops it there too, so it is never sent
+# once the call in flight fails.
 async def test_stop_drops_a_call_waiting_for_an_identical_one(
     hass: HomeAssistant, simulator: Simulator
 ) -> None:
